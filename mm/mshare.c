@@ -10,10 +10,19 @@
  * Copyright (C) 2026 The msharefs developers
  */
 
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/hugetlb.h>
+#include <linux/kthread.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
+#include <linux/mman.h>
 #include <linux/mshare.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/workqueue.h>
+#include <uapi/linux/msharefs.h>
 
 /**
  * mshare_region_alloc - allocate a region and its host mm
@@ -83,3 +92,200 @@ int mshare_region_set_size(struct mshare_region *region, loff_t size)
 	return 0;
 }
 
+/*
+ * Changes to the host mm are made by a kworker that adopts the host mm with
+ * kthread_use_mm(): do_mmap() and do_vmi_munmap() act on current->mm, and a
+ * user task cannot lend its own mm slot without its CPU running on the host
+ * page tables. The worker runs with the caller's credentials, so permission
+ * and LSM checks on the object see the caller; the object's file is looked
+ * up in the caller's file table before the work is queued.
+ */
+struct mshare_op {
+	struct work_struct work;
+	struct mm_struct *mm;
+	const struct cred *cred;
+	struct file *file;		/* the object, NULL for anonymous */
+	unsigned long addr;		/* in the host mm */
+	unsigned long len;
+	unsigned long prot;
+	unsigned long flags;		/* MAP_*, or 0 for an unmap */
+	unsigned long offset;		/* in the object */
+	long ret;
+};
+
+static long mshare_op_mmap(struct mshare_op *op)
+{
+	struct file *file = op->file;
+	long ret;
+
+	if (op->flags & MAP_HUGETLB) {
+		int log = (op->flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+
+		/* Anonymous hugetlb, as ksys_mmap_pgoff() sets it up. */
+		if (!hstate_sizelog(log))
+			return -EINVAL;
+		file = hugetlb_file_setup(HUGETLB_ANON_FILE, op->len,
+					  VM_NORESERVE, HUGETLB_ANONHUGE_INODE,
+					  log);
+		if (IS_ERR(file))
+			return PTR_ERR(file);
+	}
+	ret = vm_mmap(file, op->addr, op->len, op->prot, op->flags, op->offset);
+	if (op->flags & MAP_HUGETLB)
+		fput(file);
+	return ret;
+}
+
+static void mshare_op_work(struct work_struct *work)
+{
+	struct mshare_op *op = container_of(work, struct mshare_op, work);
+	const struct cred *old_cred;
+
+	kthread_use_mm(op->mm);
+	old_cred = override_creds(op->cred);
+	if (op->flags)
+		op->ret = mshare_op_mmap(op);
+	else
+		op->ret = vm_munmap(op->addr, op->len);
+	/*
+	 * A kthread's fput() is deferred to a work item: finish it now, so
+	 * that an unmapped object (and its mount) is released, and a hugetlb
+	 * reservation given back, by the time the ioctl returns.
+	 */
+	flush_delayed_fput();
+	revert_creds(old_cred);
+	kthread_unuse_mm(op->mm);
+}
+
+static long mshare_op_run(struct mshare_op *op)
+{
+	op->cred = current_cred();
+	INIT_WORK_ONSTACK(&op->work, mshare_op_work);
+	queue_work(system_unbound_wq, &op->work);
+	flush_work(&op->work);
+	destroy_work_on_stack(&op->work);
+	return op->ret;
+}
+
+/*
+ * Is [offset, offset + size) a page-aligned, non-empty range inside the
+ * region and inside what the host mm can hold?
+ */
+static bool mshare_range_ok(struct mshare_region *region, u64 offset, u64 size)
+{
+	u64 end;
+
+	if (!size || !PAGE_ALIGNED(offset) || !PAGE_ALIGNED(size))
+		return false;
+	if (check_add_overflow(offset, size, &end))
+		return false;
+	return end <= READ_ONCE(region->size) && end <= MSHARE_HOST_LIMIT;
+}
+
+#define MSHARE_CREATE_FLAGS	(MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS | \
+				 MAP_HUGETLB | MAP_NORESERVE | \
+				 (MAP_HUGE_MASK << MAP_HUGE_SHIFT))
+
+static long mshare_create_mapping(struct mshare_region *region,
+				  struct mshare_create __user *uarg)
+{
+	struct mshare_create arg;
+	struct mshare_op op = { .mm = region->mm };
+	unsigned long mapped;
+	long ret;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+
+	if ((arg.flags & MAP_TYPE) != MAP_SHARED || !(arg.flags & MAP_FIXED) ||
+	    (arg.flags & ~MSHARE_CREATE_FLAGS))
+		return -EINVAL;
+	if (arg.prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
+		return -EINVAL;
+	if ((arg.flags & MAP_HUGETLB) && !(arg.flags & MAP_ANONYMOUS))
+		return -EINVAL;
+	/* A huge page size goes with MAP_HUGETLB only. */
+	if (!(arg.flags & MAP_HUGETLB) &&
+	    (arg.flags & (MAP_HUGE_MASK << MAP_HUGE_SHIFT)))
+		return -EINVAL;
+	if (!mshare_range_ok(region, arg.region_offset, arg.size))
+		return -EINVAL;
+
+	if (arg.flags & MAP_ANONYMOUS) {
+		if ((s32)arg.fd != -1 || arg.offset)
+			return -EINVAL;
+	} else {
+		op.file = fget(arg.fd);
+		if (!op.file)
+			return -EBADF;
+		/* A region inside a region would share tables with itself. */
+		if (file_inode(op.file)->i_sb->s_magic == MSHARE_MAGIC) {
+			fput(op.file);
+			return -EINVAL;
+		}
+	}
+
+	op.addr = MSHARE_HOST_BASE + arg.region_offset;
+	op.len = arg.size;
+	op.prot = arg.prot;
+	op.offset = arg.offset;
+	/*
+	 * Never replace what is mapped: the range must be free, or the
+	 * mapping fails with EEXIST. Unmap first to replace a mapping.
+	 */
+	op.flags = (arg.flags & ~MAP_FIXED) | MAP_FIXED_NOREPLACE;
+
+	mapped = mshare_op_run(&op);
+	if (op.file)
+		fput(op.file);
+	if (IS_ERR_VALUE(mapped))
+		return (long)mapped;
+
+	ret = 0;
+	if (WARN_ON_ONCE(mapped != op.addr))
+		ret = -EINVAL;
+	return ret;
+}
+
+static long mshare_unmap(struct mshare_region *region,
+			 struct mshare_unmap __user *uarg)
+{
+	struct mshare_unmap arg;
+	struct mshare_op op = { .mm = region->mm };
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (!mshare_range_ok(region, arg.region_offset, arg.size))
+		return -EINVAL;
+
+	op.addr = MSHARE_HOST_BASE + arg.region_offset;
+	op.len = arg.size;
+	return mshare_op_run(&op);
+}
+
+/**
+ * mshare_region_ioctl - the ioctls of a region file
+ * @file: the region, which must be open for writing
+ * @cmd: MSHAREFS_CREATE_MAPPING or MSHAREFS_UNMAP
+ * @arg: pointer to the command's struct in user memory
+ *
+ * Return: 0, or a negative errno: -ENOTTY for an unknown command, -EBADF
+ * if @file is not open for writing, -EINVAL for an unsized region or bad
+ * arguments, -EFAULT for a bad pointer, or what mmap()/munmap() in the host
+ * mm returned.
+ */
+long mshare_region_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct mshare_region *region = file_inode(file)->i_private;
+
+	if (cmd != MSHAREFS_CREATE_MAPPING && cmd != MSHAREFS_UNMAP)
+		return -ENOTTY;
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	if (!READ_ONCE(region->size))
+		return -EINVAL;
+
+	if (cmd == MSHAREFS_CREATE_MAPPING)
+		return mshare_create_mapping(region, (void __user *)arg);
+	return mshare_unmap(region, (void __user *)arg);
+}

@@ -167,6 +167,7 @@ static const struct inode_operations msharefs_region_inode_ops = {
 
 static const struct file_operations msharefs_region_file_ops = {
 	.fallocate	= msharefs_region_fallocate,
+	.unlocked_ioctl	= mshare_region_ioctl,
 	.llseek		= generic_file_llseek,
 };
 
