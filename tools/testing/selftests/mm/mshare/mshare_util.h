@@ -51,6 +51,27 @@ static inline unsigned long mshare_unit(const char *mnt)
 	return strtoul(buf, NULL, 10);
 }
 
+/* An instance of msharefs of the test's own; fills mnt, 0 or -errno. */
+static inline int mount_instance(char *mnt, size_t size)
+{
+	snprintf(mnt, size, "/tmp/msharefs-XXXXXX");
+	if (!mkdtemp(mnt))
+		return -errno;
+	if (mount("msharefs", mnt, "msharefs", 0, NULL)) {
+		int err = -errno;
+
+		rmdir(mnt);
+		return err;
+	}
+	return 0;
+}
+
+static inline void umount_instance(const char *mnt)
+{
+	umount2(mnt, MNT_DETACH);
+	rmdir(mnt);
+}
+
 /* A field of /proc/meminfo in kB, or -1. */
 static inline long meminfo_kb(const char *field)
 {

@@ -21,9 +21,7 @@ FIXTURE(fs) {
 /* Each test gets an instance of its own on a fresh directory. */
 FIXTURE_SETUP(fs)
 {
-	snprintf(self->mnt, sizeof(self->mnt), "/tmp/msharefs-XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->mnt));
-	ASSERT_EQ(0, mount("msharefs", self->mnt, "msharefs", 0, NULL));
+	ASSERT_EQ(0, mount_instance(self->mnt, sizeof(self->mnt)));
 	snprintf(self->path, sizeof(self->path), "%s/region", self->mnt);
 	self->unit = mshare_unit(self->mnt);
 	ASSERT_NE(0, self->unit);
@@ -31,8 +29,7 @@ FIXTURE_SETUP(fs)
 
 FIXTURE_TEARDOWN(fs)
 {
-	umount2(self->mnt, MNT_DETACH);
-	rmdir(self->mnt);
+	umount_instance(self->mnt);
 }
 
 static int create_region(const char *path)
@@ -47,6 +44,7 @@ TEST(mount_with_util_linux)
 	struct statfs sfs;
 	char buf[256], fstype[64], source[64];
 	FILE *f;
+	int n;
 
 	ASSERT_EQ(0, run_cmd("mount -t msharefs msharefs " MSHARE_MOUNT));
 	ASSERT_EQ(0, statfs(MSHARE_MOUNT, &sfs));
@@ -56,7 +54,8 @@ TEST(mount_with_util_linux)
 	ASSERT_NE(NULL, f);
 	ASSERT_NE(NULL, fgets(buf, sizeof(buf), f));
 	pclose(f);
-	ASSERT_EQ(2, sscanf(buf, "%63s %63s", fstype, source));
+	n = sscanf(buf, "%63s %63s", fstype, source);
+	ASSERT_EQ(2, n);
 	ASSERT_STREQ("msharefs", fstype);
 	ASSERT_STREQ("msharefs", source);
 

@@ -25,9 +25,7 @@ FIXTURE(map) {
 
 FIXTURE_SETUP(map)
 {
-	snprintf(self->mnt, sizeof(self->mnt), "/tmp/msharefs-XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->mnt));
-	ASSERT_EQ(0, mount("msharefs", self->mnt, "msharefs", 0, NULL));
+	ASSERT_EQ(0, mount_instance(self->mnt, sizeof(self->mnt)));
 	snprintf(self->path, sizeof(self->path), "%s/region", self->mnt);
 	self->unit = mshare_unit(self->mnt);
 	ASSERT_NE(0, self->unit);
@@ -39,8 +37,7 @@ FIXTURE_SETUP(map)
 FIXTURE_TEARDOWN(map)
 {
 	close(self->fd);
-	umount2(self->mnt, MNT_DETACH);
-	rmdir(self->mnt);
+	umount_instance(self->mnt);
 }
 
 static int create(int fd, uint64_t off, uint64_t size, int prot, int flags,
@@ -114,10 +111,12 @@ TEST_F(map, bad_flags_and_prot)
 	const int rw = PROT_READ | PROT_WRITE;
 	const int ok = MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS;
 
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0));
+	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw,
+				 MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0));
 	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
 	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, MAP_FIXED | MAP_ANONYMOUS, -1, 0));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, MAP_SHARED_VALIDATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0));
+	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw,
+				 MAP_SHARED_VALIDATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0));
 	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, ok | MAP_POPULATE, -1, 0));
 	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, ok | MAP_LOCKED, -1, 0));
 	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, ok | MAP_GROWSDOWN, -1, 0));
@@ -266,7 +265,8 @@ TEST_F(map, memfd_and_tmpfs_objects)
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", mfd);
 	ro = open(p, O_RDONLY);
 	ASSERT_LE(0, ro);
-	EXPECT_EQ(EACCES, create(self->fd, self->unit, 4096, PROT_READ | PROT_WRITE, flags, ro, 0));
+	EXPECT_EQ(EACCES, create(self->fd, self->unit, 4096,
+				 PROT_READ | PROT_WRITE, flags, ro, 0));
 	EXPECT_EQ(0, create(self->fd, self->unit, 4096, PROT_READ, flags, ro, 0));
 	close(ro);
 	close(mfd);
@@ -274,7 +274,8 @@ TEST_F(map, memfd_and_tmpfs_objects)
 	tfd = open("/dev/shm/mshare-obj", O_RDWR | O_CREAT | O_TRUNC, 0600);
 	ASSERT_LE(0, tfd);
 	ASSERT_EQ(0, ftruncate(tfd, 1 << 20));
-	EXPECT_EQ(0, create(self->fd, 2 * self->unit, 1 << 20, PROT_READ | PROT_WRITE, flags, tfd, 0));
+	EXPECT_EQ(0, create(self->fd, 2 * self->unit, 1 << 20,
+			    PROT_READ | PROT_WRITE, flags, tfd, 0));
 	close(tfd);
 	unlink("/dev/shm/mshare-obj");
 }
@@ -291,7 +292,8 @@ TEST_F(map, noexec_mount)
 	fd = open(p, O_RDWR | O_CREAT, 0700);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ftruncate(fd, 4096));
-	EXPECT_EQ(EPERM, create(self->fd, 0, 4096, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, fd, 0));
+	EXPECT_EQ(EPERM, create(self->fd, 0, 4096, PROT_READ | PROT_EXEC,
+				MAP_SHARED | MAP_FIXED, fd, 0));
 	EXPECT_EQ(0, create(self->fd, 0, 4096, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0));
 	close(fd);
 	/* The host mapping holds the file, and so the mount, until it goes. */
@@ -338,13 +340,15 @@ TEST_F(map, hugetlb_anonymous_and_file)
 	EXPECT_EQ(EINVAL, create(self->fd, 8 << 20, 4096, PROT_READ | PROT_WRITE,
 				 flags | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0));
 	EXPECT_EQ(EINVAL, create(self->fd, 8 << 20, 2 << 20, PROT_READ | PROT_WRITE,
-				 flags | MAP_ANONYMOUS | MAP_HUGETLB | (63 << MAP_HUGE_SHIFT), -1, 0));
+				 flags | MAP_ANONYMOUS | MAP_HUGETLB |
+				 (63 << MAP_HUGE_SHIFT), -1, 0));
 	EXPECT_EQ(0, unmap(self->fd, 0, 4 << 20));
 	EXPECT_EQ(rsvd0, meminfo_kb("HugePages_Rsvd"));
 
 	hfd = open("/dev/hugepages/mshare-obj", O_RDWR | O_CREAT, 0600);
 	ASSERT_LE(0, hfd);
-	EXPECT_EQ(0, create(self->fd, self->unit, 4 << 20, PROT_READ | PROT_WRITE, flags, hfd, 0));
+	EXPECT_EQ(0, create(self->fd, self->unit, 4 << 20,
+			    PROT_READ | PROT_WRITE, flags, hfd, 0));
 	EXPECT_EQ(rsvd0 + 2, meminfo_kb("HugePages_Rsvd"));
 	close(hfd);
 	unlink("/dev/hugepages/mshare-obj");
