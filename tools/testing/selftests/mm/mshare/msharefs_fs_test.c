@@ -586,6 +586,99 @@ TEST_F(fs, unlinked_region_lives_while_open)
 	close(fd);
 }
 
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+static int set_attr(const char *dir, const char *attr, long val)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/%s/%s", dir, attr);
+	snprintf(buf, sizeof(buf), "%ld\n", val);
+	return write_str(path, buf);
+}
+
+static long get_attr(const char *dir, const char *attr)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/%s/%s", dir, attr);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+/*
+ * Make allocations of this task fail once 'space' bytes have been allocated
+ * (the first 'times' of them), for every budget until creating a region goes
+ * through without a failure: each error path of region creation is taken. A
+ * failed create returns ENOMEM and leaves no file; kmemleak and the kernel
+ * log check that nothing leaked and nothing warned.
+ */
+static void create_under_injection(struct __test_metadata *_metadata,
+				   const char *path, const char *dir, int step,
+				   int times)
+{
+	int space, fd, failures = 0, fired;
+
+	ASSERT_EQ(0, set_attr(dir, "times", 0));
+	ASSERT_EQ(0, set_attr(dir, "probability", 100));
+	ASSERT_EQ(0, set_attr(dir, "interval", 1));
+	ASSERT_EQ(0, set_attr(dir, "verbose", 0));
+	ASSERT_EQ(0, set_attr(dir, "task-filter", 1));
+	ASSERT_EQ(0, set_attr(dir, "ignore-gfp-wait", 0));
+	ASSERT_EQ(0, write_str("/proc/self/make-it-fail", "1"));
+
+	for (space = 0; space < 256 * 1024; space += step) {
+		ASSERT_EQ(0, set_attr(dir, "space", space));
+		ASSERT_EQ(0, set_attr(dir, "times", times));
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+		fired = get_attr(dir, "times") != times;
+		ASSERT_EQ(0, set_attr(dir, "times", 0));
+		if (fd < 0) {
+			ASSERT_EQ(ENOMEM, errno);
+			ASSERT_EQ(-1, access(path, F_OK));
+			failures++;
+			continue;
+		}
+		close(fd);
+		ASSERT_EQ(0, unlink(path));
+		if (!fired)
+			break;
+	}
+	write_str("/proc/self/make-it-fail", "0");
+	TH_LOG("%s: %d failed creates before one ran clean at space %d",
+	       dir, failures, space);
+	ASSERT_LT(space, 256 * 1024);
+	ASSERT_LT(0, failures);
+}
+
+TEST_F(fs, create_with_failing_slab)
+{
+	/* One failure at each point: every error path once. */
+	create_under_injection(_metadata, self->path, "failslab", 64, 1);
+}
+
+TEST_F(fs, create_with_failing_page_alloc)
+{
+	ASSERT_EQ(0, set_attr("fail_page_alloc", "min-order", 0));
+	ASSERT_EQ(0, set_attr("fail_page_alloc", "ignore-gfp-highmem", 0));
+	/*
+	 * Every page allocation past the budget fails: a single failure is
+	 * absorbed by slab's fallback from higher orders.
+	 */
+	create_under_injection(_metadata, self->path, "fail_page_alloc", 4096, 1000);
+}
+
 /*
  * Creating and unlinking many regions gives back what they took: each one
  * owns a host mm, so a leak would cost several KiB a region (60 MB for
