@@ -51,8 +51,14 @@ struct mshare_region *mshare_region_alloc(void)
 #ifdef CONFIG_MEMCG
 	RCU_INIT_POINTER(region->mm->owner, NULL);
 #endif
-	/* Default VMA flags of the creator (VM_NOHUGEPAGE) must not leak in. */
+	/*
+	 * mm_alloc() copies the creator's MMF_* flags and default VMA flags
+	 * (MDWE, THP disabled, KSM merge-any, VM_NOHUGEPAGE): a region is not
+	 * the creator's, and must not make every user inherit them.
+	 */
+	region->mm->flags = MMF_DUMP_FILTER_DEFAULT;
 	region->mm->def_flags = 0;
+	region->mm->task_size = MSHARE_HOST_END;
 	return region;
 }
 
@@ -110,6 +116,8 @@ struct mshare_op {
 	unsigned long prot;
 	unsigned long flags;		/* MAP_*, or 0 for an unmap */
 	unsigned long offset;		/* in the object */
+	struct file **put;		/* files for the caller to fput() */
+	unsigned int nr_put;
 	long ret;
 };
 
@@ -131,9 +139,44 @@ static long mshare_op_mmap(struct mshare_op *op)
 			return PTR_ERR(file);
 	}
 	ret = vm_mmap(file, op->addr, op->len, op->prot, op->flags, op->offset);
-	if (op->flags & MAP_HUGETLB)
-		fput(file);
+	if (op->flags & MAP_HUGETLB) {
+		/* The VMA has its own reference; ours goes back to the caller. */
+		op->put[op->nr_put++] = file;
+	}
 	return ret;
+}
+
+/*
+ * A kthread's final fput() is deferred to a global work item, so a file
+ * unmapped here would be released some time after the ioctl returned (and
+ * a hugetlb reservation given back late). Take a reference on every file
+ * mapped in the range first, and let the caller drop them in its own
+ * context once the host mappings are gone.
+ */
+static long mshare_op_munmap(struct mshare_op *op)
+{
+	struct mm_struct *mm = op->mm;
+	unsigned long end = op->addr + op->len;
+	struct vm_area_struct *vma;
+	unsigned int nr = 0;
+	VMA_ITERATOR(vmi, mm, op->addr);
+
+	mmap_read_lock(mm);
+	for_each_vma_range(vmi, vma, end)
+		nr += !!vma->vm_file;
+	op->put = kcalloc(nr, sizeof(*op->put), GFP_KERNEL);
+	if (nr && !op->put) {
+		mmap_read_unlock(mm);
+		return -ENOMEM;
+	}
+	vma_iter_set(&vmi, op->addr);
+	for_each_vma_range(vmi, vma, end) {
+		if (vma->vm_file && op->nr_put < nr)
+			op->put[op->nr_put++] = get_file(vma->vm_file);
+	}
+	mmap_read_unlock(mm);
+
+	return vm_munmap(op->addr, op->len);
 }
 
 static void mshare_op_work(struct work_struct *work)
@@ -146,24 +189,30 @@ static void mshare_op_work(struct work_struct *work)
 	if (op->flags)
 		op->ret = mshare_op_mmap(op);
 	else
-		op->ret = vm_munmap(op->addr, op->len);
-	/*
-	 * A kthread's fput() is deferred to a work item: finish it now, so
-	 * that an unmapped object (and its mount) is released, and a hugetlb
-	 * reservation given back, by the time the ioctl returns.
-	 */
-	flush_delayed_fput();
+		op->ret = mshare_op_munmap(op);
 	revert_creds(old_cred);
 	kthread_unuse_mm(op->mm);
 }
 
 static long mshare_op_run(struct mshare_op *op)
 {
+	struct file *hugetlb_file = NULL;
+	unsigned int i;
+
 	op->cred = current_cred();
+	if (op->flags & MAP_HUGETLB) {
+		op->put = &hugetlb_file;
+		op->nr_put = 0;
+	}
 	INIT_WORK_ONSTACK(&op->work, mshare_op_work);
 	queue_work(system_unbound_wq, &op->work);
 	flush_work(&op->work);
 	destroy_work_on_stack(&op->work);
+
+	for (i = 0; i < op->nr_put; i++)
+		fput(op->put[i]);
+	if (op->put != &hugetlb_file)
+		kfree(op->put);
 	return op->ret;
 }
 
@@ -202,6 +251,13 @@ static long mshare_create_mapping(struct mshare_region *region,
 		return -EINVAL;
 	if (arg.prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
 		return -EINVAL;
+	/*
+	 * Execute-only would make do_mmap() give the host VMA an x86
+	 * protection key, allocated in the host mm and set in the kworker's
+	 * PKRU: meaningless to the processes that share the tables.
+	 */
+	if (arg.prot == PROT_EXEC)
+		return -EINVAL;
 	if ((arg.flags & MAP_HUGETLB) && !(arg.flags & MAP_ANONYMOUS))
 		return -EINVAL;
 	/* A huge page size goes with MAP_HUGETLB only. */
@@ -222,6 +278,16 @@ static long mshare_create_mapping(struct mshare_region *region,
 		if (file_inode(op.file)->i_sb->s_magic == MSHARE_MAGIC) {
 			fput(op.file);
 			return -EINVAL;
+		}
+		/*
+		 * Objects are regular files: tmpfs, memfd, hugetlbfs, disk
+		 * filesystems. Device and anon-inode files (io_uring rings,
+		 * perf buffers) would run their ->mmap() in a foreign context,
+		 * and could hold the region open through the host mm.
+		 */
+		if (!S_ISREG(file_inode(op.file)->i_mode)) {
+			fput(op.file);
+			return -ENODEV;
 		}
 	}
 

@@ -44,6 +44,11 @@ static struct inode *msharefs_new_inode(struct super_block *sb,
 		return NULL;
 	inode->i_ino = get_next_ino();
 	inode_init_owner(idmap, inode, dir, mode);
+	if (!dir) {
+		/* The root directory and mshare_info belong to root. */
+		inode->i_uid = GLOBAL_ROOT_UID;
+		inode->i_gid = GLOBAL_ROOT_GID;
+	}
 	simple_inode_init_ts(inode);
 	return inode;
 }
@@ -248,7 +253,7 @@ static int msharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	dentry = d_alloc_name(sb->s_root, MSHAREFS_INFO_NAME);
 	if (!dentry)
 		return -ENOMEM;
-	info = msharefs_new_inode(sb, &nop_mnt_idmap, root, S_IFREG | 0444);
+	info = msharefs_new_inode(sb, &nop_mnt_idmap, NULL, S_IFREG | 0444);
 	if (!info) {
 		dput(dentry);
 		return -ENOMEM;

@@ -8,49 +8,10 @@
  *   mshare-bench-regions [N]     (default 10000)
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
-static long meminfo_kb(const char *field)
-{
-	char line[256];
-	size_t len = strlen(field);
-	long val = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, field, len) && line[len] == ':') {
-			val = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
-
-/* Shrinking every cache also empties KASAN's quarantine on debug kernels. */
-static void settle(void)
-{
-	int fd;
-
-	if (system("for f in /sys/kernel/slab/*/shrink; do echo 1 > $f; done 2>/dev/null") < 0)
-		perror("system");
-	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
-	if (fd >= 0) {
-		if (write(fd, "3\n", 2) < 0)
-			perror("drop_caches");
-		close(fd);
-	}
-}
+/* meminfo_kb() and drain_slabs(), shared with the selftests */
+#include "../../testing/selftests/mm/mshare/mshare_util.h"
 
 struct snap {
 	long free, slab, pt;
@@ -58,7 +19,7 @@ struct snap {
 
 static void take(struct snap *s)
 {
-	settle();
+	drain_slabs();
 	s->free = meminfo_kb("MemFree");
 	s->slab = meminfo_kb("Slab");
 	s->pt = meminfo_kb("PageTables");

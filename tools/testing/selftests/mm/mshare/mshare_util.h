@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #define MSHARE_MOUNT	"/sys/fs/mshare"
+#define MSHARE_FSTYPE	"msharefs"
 #define MSHARE_MAGIC	0x4d534852
 #define UNPRIV_UID	65534
 #define UNPRIV_GID	65534

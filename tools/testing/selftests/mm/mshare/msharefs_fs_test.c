@@ -46,7 +46,7 @@ TEST(mount_with_util_linux)
 	FILE *f;
 	int n;
 
-	ASSERT_EQ(0, run_cmd("mount -t msharefs msharefs " MSHARE_MOUNT));
+	ASSERT_EQ(0, run_cmd("mount -t " MSHARE_FSTYPE " msharefs " MSHARE_MOUNT));
 	ASSERT_EQ(0, statfs(MSHARE_MOUNT, &sfs));
 	ASSERT_EQ(MSHARE_MAGIC, sfs.f_type);
 

@@ -127,6 +127,8 @@ TEST_F(map, bad_flags_and_prot)
 	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, ok | MAP_HUGE_2MB, -1, 0));
 	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw | 0x100, ok, -1, 0));
 	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw | PROT_GROWSDOWN, ok, -1, 0));
+	/* Execute-only would need a protection key in the host. */
+	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, PROT_EXEC, ok, -1, 0));
 	/* Nothing was mapped by any of them. */
 	EXPECT_EQ(0, anon(self->fd, 0, 4096));
 }
@@ -195,6 +197,11 @@ TEST_F(map, bad_object_fd)
 
 	/* What mmap() cannot map, the region cannot either. */
 	dirfd = open("/tmp", O_RDONLY | O_DIRECTORY);
+	ASSERT_LE(0, dirfd);
+	EXPECT_EQ(ENODEV, create(self->fd, 0, 4096, PROT_READ, flags, dirfd, 0));
+	close(dirfd);
+	/* Objects are regular files: not /dev/zero, though mmap() takes it. */
+	dirfd = open("/dev/zero", O_RDWR);
 	ASSERT_LE(0, dirfd);
 	EXPECT_EQ(ENODEV, create(self->fd, 0, 4096, PROT_READ, flags, dirfd, 0));
 	close(dirfd);
