@@ -158,9 +158,10 @@ static long mshare_op_munmap(struct mshare_op *op)
 	struct mm_struct *mm = op->mm;
 	unsigned long end = op->addr + op->len;
 	struct vm_area_struct *vma;
+	struct vma_iterator vmi;
 	unsigned int nr = 0;
-	VMA_ITERATOR(vmi, mm, op->addr);
 
+	vma_iter_init(&vmi, mm, op->addr);
 	mmap_read_lock(mm);
 	for_each_vma_range(vmi, vma, end)
 		nr += !!vma->vm_file;
