@@ -15,6 +15,7 @@
 #include <linux/hugetlb.h>
 #include <linux/kthread.h>
 #include <linux/magic.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/mshare.h>
@@ -110,6 +111,7 @@ struct mshare_op {
 	struct work_struct work;
 	struct mm_struct *mm;
 	const struct cred *cred;
+	struct mem_cgroup *memcg;	/* the caller's, charged for the work */
 	struct file *file;		/* the object, NULL for anonymous */
 	unsigned long addr;		/* in the host mm */
 	unsigned long len;
@@ -183,14 +185,21 @@ static long mshare_op_munmap(struct mshare_op *op)
 static void mshare_op_work(struct work_struct *work)
 {
 	struct mshare_op *op = container_of(work, struct mshare_op, work);
+	struct mem_cgroup *old_memcg;
 	const struct cred *old_cred;
 
 	kthread_use_mm(op->mm);
 	old_cred = override_creds(op->cred);
+	/*
+	 * VMAs, maple nodes, page tables and the inodes of anonymous mappings
+	 * are charged to the caller's memcg, not to the kworker's (root).
+	 */
+	old_memcg = set_active_memcg(op->memcg);
 	if (op->flags)
 		op->ret = mshare_op_mmap(op);
 	else
 		op->ret = mshare_op_munmap(op);
+	set_active_memcg(old_memcg);
 	revert_creds(old_cred);
 	kthread_unuse_mm(op->mm);
 }
@@ -201,6 +210,7 @@ static long mshare_op_run(struct mshare_op *op)
 	unsigned int i;
 
 	op->cred = current_cred();
+	op->memcg = get_mem_cgroup_from_mm(current->mm);
 	if (op->flags & MAP_HUGETLB) {
 		op->put = &hugetlb_file;
 		op->nr_put = 0;
@@ -209,6 +219,7 @@ static long mshare_op_run(struct mshare_op *op)
 	queue_work(system_unbound_wq, &op->work);
 	flush_work(&op->work);
 	destroy_work_on_stack(&op->work);
+	mem_cgroup_put(op->memcg);
 
 	for (i = 0; i < op->nr_put; i++)
 		fput(op->put[i]);

@@ -394,4 +394,56 @@ TEST_F(map, caller_credentials)
 	unlink("/dev/shm/mshare-cred");
 }
 
+static long cgroup_current(const char *cg)
+{
+	char path[128], buf[64];
+
+	snprintf(path, sizeof(path), "%s/memory.current", cg);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+/*
+ * What creating mappings costs the kernel (VMAs, the inodes and files of
+ * anonymous shared mappings) is charged to the caller's memory cgroup,
+ * though a kworker does the work.
+ */
+TEST_F(map, charged_to_callers_memcg)
+{
+	const char *cg = "/sys/fs/cgroup/mshare-test";
+	char pid[32], path[128];
+	long before, after;
+	int fd, i;
+
+	if (access("/sys/fs/cgroup/cgroup.subtree_control", W_OK))
+		SKIP(return, "no cgroup v2 hierarchy");
+	fd = open("/sys/fs/cgroup/cgroup.subtree_control", O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(8, write(fd, "+memory\n", 8));
+	close(fd);
+	rmdir(cg);
+	ASSERT_EQ(0, mkdir(cg, 0755));
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	fd = open(path, O_WRONLY);
+	ASSERT_LE(0, fd);
+	snprintf(pid, sizeof(pid), "%d\n", getpid());
+	ASSERT_EQ((ssize_t)strlen(pid), write(fd, pid, strlen(pid)));
+	close(fd);
+
+	before = cgroup_current(cg);
+	for (i = 0; i < 2000; i++)
+		ASSERT_EQ(0, anon(self->fd, (uint64_t)i * 8192, 4096));
+	after = cgroup_current(cg);
+	TH_LOG("memory.current %ld -> %ld bytes for 2000 mappings", before, after);
+	/* Each mapping costs well over 1 KiB: VMA, shmem inode, file, dentry. */
+	EXPECT_LT(before + 2000 * 1024, after);
+
+	ASSERT_EQ(0, unmap(self->fd, 0, 2000 * 8192));
+	fd = open("/sys/fs/cgroup/cgroup.procs", O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)strlen(pid), write(fd, pid, strlen(pid)));
+	close(fd);
+}
+
 TEST_HARNESS_MAIN
