@@ -123,37 +123,13 @@ struct mshare_op {
 	long ret;
 };
 
-static long mshare_op_mmap(struct mshare_op *op)
-{
-	struct file *file = op->file;
-	long ret;
-
-	if (op->flags & MAP_HUGETLB) {
-		int log = (op->flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
-
-		/* Anonymous hugetlb, as ksys_mmap_pgoff() sets it up. */
-		if (!hstate_sizelog(log))
-			return -EINVAL;
-		file = hugetlb_file_setup(HUGETLB_ANON_FILE, op->len,
-					  VM_NORESERVE, HUGETLB_ANONHUGE_INODE,
-					  log);
-		if (IS_ERR(file))
-			return PTR_ERR(file);
-	}
-	ret = vm_mmap(file, op->addr, op->len, op->prot, op->flags, op->offset);
-	if (op->flags & MAP_HUGETLB) {
-		/* The VMA has its own reference; ours goes back to the caller. */
-		op->put[op->nr_put++] = file;
-	}
-	return ret;
-}
-
 /*
  * A kthread's final fput() is deferred to a global work item, so a file
  * unmapped here would be released some time after the ioctl returned (and
  * a hugetlb reservation given back late). Take a reference on every file
  * mapped in the range first, and let the caller drop them in its own
- * context once the host mappings are gone.
+ * context once the host mappings are gone. (On the mmap side the caller
+ * holds the only other reference, and drops it itself.)
  */
 static long mshare_op_munmap(struct mshare_op *op)
 {
@@ -196,7 +172,8 @@ static void mshare_op_work(struct work_struct *work)
 	 */
 	old_memcg = set_active_memcg(op->memcg);
 	if (op->flags)
-		op->ret = mshare_op_mmap(op);
+		op->ret = vm_mmap(op->file, op->addr, op->len, op->prot,
+				  op->flags, op->offset);
 	else
 		op->ret = mshare_op_munmap(op);
 	set_active_memcg(old_memcg);
@@ -206,15 +183,10 @@ static void mshare_op_work(struct work_struct *work)
 
 static long mshare_op_run(struct mshare_op *op)
 {
-	struct file *hugetlb_file = NULL;
 	unsigned int i;
 
 	op->cred = current_cred();
 	op->memcg = get_mem_cgroup_from_mm(current->mm);
-	if (op->flags & MAP_HUGETLB) {
-		op->put = &hugetlb_file;
-		op->nr_put = 0;
-	}
 	INIT_WORK_ONSTACK(&op->work, mshare_op_work);
 	queue_work(system_unbound_wq, &op->work);
 	flush_work(&op->work);
@@ -223,8 +195,7 @@ static long mshare_op_run(struct mshare_op *op)
 
 	for (i = 0; i < op->nr_put; i++)
 		fput(op->put[i]);
-	if (op->put != &hugetlb_file)
-		kfree(op->put);
+	kfree(op->put);
 	return op->ret;
 }
 
@@ -282,7 +253,22 @@ static long mshare_create_mapping(struct mshare_region *region,
 	if (arg.flags & MAP_ANONYMOUS) {
 		if ((s32)arg.fd != -1 || arg.offset)
 			return -EINVAL;
-	} else {
+	}
+	if (arg.flags & MAP_HUGETLB) {
+		int log = (arg.flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+
+		/*
+		 * Anonymous hugetlb, set up as ksys_mmap_pgoff() does, here in
+		 * the caller's context so that its final fput() is ours too.
+		 */
+		if (!hstate_sizelog(log))
+			return -EINVAL;
+		op.file = hugetlb_file_setup(HUGETLB_ANON_FILE, arg.size,
+					     VM_NORESERVE,
+					     HUGETLB_ANONHUGE_INODE, log);
+		if (IS_ERR(op.file))
+			return PTR_ERR(op.file);
+	} else if (!(arg.flags & MAP_ANONYMOUS)) {
 		op.file = fget(arg.fd);
 		if (!op.file)
 			return -EBADF;
