@@ -18,12 +18,42 @@
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/mmu_notifier.h>
 #include <linux/mshare.h>
+#include <linux/pgtable.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/userfaultfd_k.h>
 #include <linux/workqueue.h>
+#include <asm/tlbflush.h>
 #include <uapi/linux/msharefs.h>
+
+/*
+ * The host mm's mmap_lock is taken inside a process's mmap_lock (or VMA
+ * lock) by faults on a region: give it a class of its own, so that lockdep
+ * tells this nesting from a real recursion on one mm.
+ */
+static struct lock_class_key mshare_host_mmap_lock_key;
+
+/**
+ * struct mshare_sharer - a process VMA that links the host's page tables
+ * @node: in the region's list of sharers
+ * @mm: the process's mm
+ * @start: the address of region offset 0 in @mm
+ * @len: the length of the VMA
+ * @nr_linked: how many PUD entries of the VMA link host PMD tables
+ *
+ * Allocated at the VMA's first fault, freed when the VMA is closed. It is
+ * what the host's TLB flushes are forwarded to.
+ */
+struct mshare_sharer {
+	struct list_head node;
+	struct mm_struct *mm;
+	unsigned long start;
+	unsigned long len;
+	unsigned long nr_linked;
+};
 
 /**
  * mshare_region_alloc - allocate a region and its host mm
@@ -49,6 +79,10 @@ struct mshare_region *mshare_region_alloc(void)
 		kfree(region);
 		return NULL;
 	}
+	spin_lock_init(&region->lock);
+	INIT_LIST_HEAD(&region->sharers);
+	mutex_init(&region->mn_lock);
+	lockdep_set_class(&region->mm->mmap_lock, &mshare_host_mmap_lock_key);
 #ifdef CONFIG_MEMCG
 	RCU_INIT_POINTER(region->mm->owner, NULL);
 #endif
@@ -58,6 +92,8 @@ struct mshare_region *mshare_region_alloc(void)
 	 * the creator's, and must not make every user inherit them.
 	 */
 	region->mm->flags = MMF_DUMP_FILTER_DEFAULT;
+	/* hugetlb must not share the host's PMD tables: see want_pmd_share(). */
+	set_bit(MMF_MSHARE_HOST, &region->mm->flags);
 	region->mm->def_flags = 0;
 	region->mm->task_size = MSHARE_HOST_END;
 	return region;
@@ -71,9 +107,19 @@ struct mshare_region *mshare_region_alloc(void)
  */
 void mshare_region_free(struct mshare_region *region)
 {
+	unsigned long i;
+
 	if (!region)
 		return;
+	/* Nobody maps the region any more: nothing links its tables. */
+	WARN_ON_ONCE(!list_empty(&region->sharers));
+	for (i = 0; i < region->nr_slots; i++)
+		WARN_ON_ONCE(region->links[i]);
+	if (region->mn_registered)
+		mmu_notifier_unregister(&region->mn, region->mm);
 	mmput(region->mm);
+	kvfree(region->links);
+	mutex_destroy(&region->mn_lock);
 	kfree(region);
 }
 
@@ -90,12 +136,21 @@ void mshare_region_free(struct mshare_region *region)
  */
 int mshare_region_set_size(struct mshare_region *region, loff_t size)
 {
+	unsigned long nr;
+
 	if (region->size)
 		return -EINVAL;
 	if (size <= 0 || size > MSHARE_MAX_SIZE || !IS_ALIGNED(size, MSHARE_ALIGN))
 		return -EINVAL;
-	/* Pairs with the READ_ONCE() of users that find the region sized. */
-	WRITE_ONCE(region->size, size);
+
+	/* One share count per PUD_SIZE slot that the host mm can hold. */
+	nr = min_t(u64, size, MSHARE_HOST_LIMIT) >> PUD_SHIFT;
+	region->links = kvcalloc(nr, sizeof(*region->links), GFP_KERNEL_ACCOUNT);
+	if (!region->links)
+		return -ENOMEM;
+	region->nr_slots = nr;
+	/* Pairs with smp_load_acquire() of users that find the region sized. */
+	smp_store_release(&region->size, size);
 	return 0;
 }
 
@@ -109,6 +164,8 @@ int mshare_region_set_size(struct mshare_region *region, loff_t size)
  */
 struct mshare_op {
 	struct work_struct work;
+	struct mshare_region *region;
+	struct address_space *mapping;	/* the region file's, for an unmap */
 	struct mm_struct *mm;
 	const struct cred *cred;
 	struct mem_cgroup *memcg;	/* the caller's, charged for the work */
@@ -130,22 +187,32 @@ struct mshare_op {
  * mapped in the range first, and let the caller drop them in its own
  * context once the host mappings are gone. (On the mmap side the caller
  * holds the only other reference, and drops it itself.)
+ *
+ * Processes that link the host's PMD tables in the range are unlinked
+ * first, under the host's mmap_lock so that none links again: munmap may
+ * free those tables, and the host never frees a table a process links.
+ * Their next access faults, and finds the range gone.
  */
 static long mshare_op_munmap(struct mshare_op *op)
 {
+	struct mshare_region *region = op->region;
 	struct mm_struct *mm = op->mm;
+	unsigned long off = op->addr - MSHARE_HOST_BASE;
 	unsigned long end = op->addr + op->len;
 	struct vm_area_struct *vma;
 	struct vma_iterator vmi;
 	unsigned int nr = 0;
+	unsigned long slot;
+	LIST_HEAD(uf);
+	long ret;
 
+	mmap_write_lock(mm);
 	vma_iter_init(&vmi, mm, op->addr);
-	mmap_read_lock(mm);
 	for_each_vma_range(vmi, vma, end)
 		nr += !!vma->vm_file;
 	op->put = kcalloc(nr, sizeof(*op->put), GFP_KERNEL);
 	if (nr && !op->put) {
-		mmap_read_unlock(mm);
+		mmap_write_unlock(mm);
 		return -ENOMEM;
 	}
 	vma_iter_set(&vmi, op->addr);
@@ -153,9 +220,19 @@ static long mshare_op_munmap(struct mshare_op *op)
 		if (vma->vm_file && op->nr_put < nr)
 			op->put[op->nr_put++] = get_file(vma->vm_file);
 	}
-	mmap_read_unlock(mm);
 
-	return vm_munmap(op->addr, op->len);
+	unmap_mapping_range(op->mapping, off, op->len, 0);
+	spin_lock(&region->lock);
+	for (slot = off >> PUD_SHIFT;
+	     slot < region->nr_slots && slot << PUD_SHIFT < off + op->len; slot++)
+		WARN_ON_ONCE(region->links[slot]);
+	spin_unlock(&region->lock);
+
+	vma_iter_set(&vmi, op->addr);
+	ret = do_vmi_munmap(&vmi, mm, op->addr, op->len, &uf, false);
+	mmap_write_unlock(mm);
+	userfaultfd_unmap_complete(mm, &uf);
+	return ret;
 }
 
 static void mshare_op_work(struct work_struct *work)
@@ -222,7 +299,7 @@ static long mshare_create_mapping(struct mshare_region *region,
 				  struct mshare_create __user *uarg)
 {
 	struct mshare_create arg;
-	struct mshare_op op = { .mm = region->mm };
+	struct mshare_op op = { .region = region, .mm = region->mm };
 	unsigned long mapped;
 	long ret;
 
@@ -235,11 +312,13 @@ static long mshare_create_mapping(struct mshare_region *region,
 	if (arg.prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
 		return -EINVAL;
 	/*
-	 * Execute-only would make do_mmap() give the host VMA an x86
-	 * protection key, allocated in the host mm and set in the kworker's
-	 * PKRU: meaningless to the processes that share the tables.
+	 * Regions hold data, not code. The host's page-table entries decide
+	 * executability for every process that links them, and a process's
+	 * own PROT_EXEC cannot be enforced above them (x86 has no NX bit in
+	 * a table entry that the kernel's walkers accept). Execute-only would
+	 * moreover give the host VMA a protection key of the host mm.
 	 */
-	if (arg.prot == PROT_EXEC)
+	if (arg.prot & PROT_EXEC)
 		return -EINVAL;
 	if ((arg.flags & MAP_HUGETLB) && !(arg.flags & MAP_ANONYMOUS))
 		return -EINVAL;
@@ -261,7 +340,9 @@ static long mshare_create_mapping(struct mshare_region *region,
 		 * Anonymous hugetlb, set up as ksys_mmap_pgoff() does, here in
 		 * the caller's context so that its final fput() is ours too.
 		 */
-		if (!hstate_sizelog(log))
+		/* 1 GiB pages would be PUD leaves: processes link tables. */
+		if (!hstate_sizelog(log) ||
+		    huge_page_size(hstate_sizelog(log)) > PMD_SIZE)
 			return -EINVAL;
 		op.file = hugetlb_file_setup(HUGETLB_ANON_FILE, arg.size,
 					     VM_NORESERVE,
@@ -287,6 +368,11 @@ static long mshare_create_mapping(struct mshare_region *region,
 			fput(op.file);
 			return -ENODEV;
 		}
+		if (is_file_hugepages(op.file) &&
+		    huge_page_size(hstate_file(op.file)) > PMD_SIZE) {
+			fput(op.file);
+			return -EINVAL;
+		}
 	}
 
 	op.addr = MSHARE_HOST_BASE + arg.region_offset;
@@ -311,11 +397,15 @@ static long mshare_create_mapping(struct mshare_region *region,
 	return ret;
 }
 
-static long mshare_unmap(struct mshare_region *region,
+static long mshare_unmap(struct file *file, struct mshare_region *region,
 			 struct mshare_unmap __user *uarg)
 {
 	struct mshare_unmap arg;
-	struct mshare_op op = { .mm = region->mm };
+	struct mshare_op op = {
+		.region = region,
+		.mapping = file->f_mapping,
+		.mm = region->mm,
+	};
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
@@ -346,10 +436,555 @@ long mshare_region_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -ENOTTY;
 	if (!(file->f_mode & FMODE_WRITE))
 		return -EBADF;
-	if (!READ_ONCE(region->size))
+	if (!smp_load_acquire(&region->size))
 		return -EINVAL;
 
 	if (cmd == MSHAREFS_CREATE_MAPPING)
 		return mshare_create_mapping(region, (void __user *)arg);
-	return mshare_unmap(region, (void __user *)arg);
+	return mshare_unmap(file, region, (void __user *)arg);
+}
+
+/*
+ * Sharing the host's page tables
+ *
+ * A process maps a region with one VMA over the whole region, aligned to
+ * PUD_SIZE. A fault in it is resolved in the host mm, and the process's PUD
+ * entry for that PUD_SIZE slot is then set to the host's: from then on the
+ * process walks the host's PMD and PTE tables, so every process that maps
+ * the region uses one set of tables, and a page the host maps needs no
+ * fault in any of them. The process never owns those tables: its PUD
+ * entries are cleared when the VMA is zapped (munmap, exit, exec, or a
+ * MSHAREFS_UNMAP of the range), before free_pgtables() can see them.
+ *
+ * Table locks live in the tables themselves (split PTE and PMD locks), so
+ * every process that walks a table and the host take the same locks.
+ *
+ * The host mm never runs on a CPU: a TLB flush of it reaches nobody. The
+ * region's mmu_notifier is called after every flush of the host and
+ * flushes the sharers instead.
+ */
+
+/*
+ * Flush a sharer's TLB for a range whose translations come from host
+ * tables. Tables may be freed next (the host's, or the link itself), so
+ * CPUs in lazy TLB mode must drop their paging-structure caches too, which
+ * x86 does only for freed_tables. The IPIs also wait for GUP-fast walkers
+ * on those CPUs, which run with interrupts off.
+ */
+static void mshare_flush_tlb(struct mm_struct *mm, unsigned long start,
+			     unsigned long end)
+{
+	flush_tlb_mm_range(mm, start, end, PAGE_SHIFT, true);
+}
+
+static void mshare_invalidate_secondary_tlbs(struct mmu_notifier *mn,
+					     struct mm_struct *mm,
+					     unsigned long start,
+					     unsigned long end)
+{
+	struct mshare_region *region =
+		container_of(mn, struct mshare_region, mn);
+	struct mshare_sharer *sharer;
+	unsigned long off, off_end;
+
+	/* Host addresses to region offsets; end may be ULONG_MAX. */
+	if (end <= MSHARE_HOST_BASE || start >= MSHARE_HOST_END)
+		return;
+	off = start > MSHARE_HOST_BASE ? start - MSHARE_HOST_BASE : 0;
+	off_end = min(end, MSHARE_HOST_END) - MSHARE_HOST_BASE;
+
+	/* Called with page-table locks held: no sleeping here. */
+	spin_lock(&region->lock);
+	list_for_each_entry(sharer, &region->sharers, node) {
+		if (!sharer->nr_linked || off >= sharer->len)
+			continue;
+		mshare_flush_tlb(sharer->mm, sharer->start + off,
+				 sharer->start + min(off_end, sharer->len));
+	}
+	spin_unlock(&region->lock);
+}
+
+static const struct mmu_notifier_ops mshare_mn_ops = {
+	.arch_invalidate_secondary_tlbs = mshare_invalidate_secondary_tlbs,
+};
+
+/*
+ * Registered at the first mmap of the region rather than at creation:
+ * unregistering costs an SRCU grace period, which regions that are never
+ * mapped should not pay.
+ */
+static int mshare_register_notifier(struct mshare_region *region)
+{
+	int ret = 0;
+
+	mutex_lock(&region->mn_lock);
+	if (!region->mn_registered) {
+		region->mn.ops = &mshare_mn_ops;
+		ret = mmu_notifier_register(&region->mn, region->mm);
+		if (!ret)
+			region->mn_registered = true;
+	}
+	mutex_unlock(&region->mn_lock);
+	return ret;
+}
+
+static struct mshare_region *vma_region(struct vm_area_struct *vma)
+{
+	return file_inode(vma->vm_file)->i_private;
+}
+
+/* The sharer of @vma, allocated at its first fault. */
+static struct mshare_sharer *mshare_sharer_get(struct vm_area_struct *vma)
+{
+	struct mshare_region *region = vma_region(vma);
+	struct mshare_sharer *sharer, *new;
+
+	sharer = READ_ONCE(vma->vm_private_data);
+	if (sharer)
+		return sharer;
+
+	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new)
+		return NULL;
+	new->mm = vma->vm_mm;
+	new->start = vma->vm_start;
+	new->len = vma->vm_end - vma->vm_start;
+
+	/* Faults in one VMA may race here: the region lock decides. */
+	spin_lock(&region->lock);
+	sharer = vma->vm_private_data;
+	if (!sharer) {
+		list_add(&new->node, &region->sharers);
+		WRITE_ONCE(vma->vm_private_data, new);
+		sharer = new;
+		new = NULL;
+	}
+	spin_unlock(&region->lock);
+	kfree(new);
+	return sharer;
+}
+
+/* The host's PUD entry for @addr, or NULL if the host has no PUD table. */
+static pud_t *mshare_host_pud(struct mm_struct *host, unsigned long addr)
+{
+	pgd_t *pgd = pgd_offset(host, addr);
+	p4d_t *p4d;
+
+	if (pgd_none(pgdp_get(pgd)))
+		return NULL;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(p4dp_get(p4d)))
+		return NULL;
+	return pud_offset(p4d, addr);
+}
+
+/*
+ * A read-only sharer links the host table without write permission: the
+ * MMU ANDs the write bit of every level, so no store through this entry
+ * can succeed whatever the host's PTEs allow; GUP checks the process VMA,
+ * and GUP-fast checks the entry (gup_fast_pud_range()). On x86 only _PAGE_RW
+ * is cleared: pud_wrprotect() would also move the dirty bit, and a table
+ * entry with other bits changed is pud_bad().
+ */
+static pud_t mshare_pud_mkreadonly(pud_t pud)
+{
+	return __pud(pud_val(pud) & ~_PAGE_RW);
+}
+
+/*
+ * Link the process's PUD entry @pud, for the slot of host address @haddr,
+ * to the host's PMD table. Called with the host's mmap_lock held, which
+ * keeps the host's tables from being freed.
+ *
+ * Return: 1 if it linked, 0 if it was linked already, -EAGAIN if the host
+ * has no table there yet, -EFAULT if the process entry is something else.
+ */
+static int mshare_link(struct vm_area_struct *vma, struct mshare_sharer *sharer,
+		       pud_t *pud, unsigned long haddr)
+{
+	struct mshare_region *region = vma_region(vma);
+	unsigned long slot = (haddr - MSHARE_HOST_BASE) >> PUD_SHIFT;
+	pud_t *hpud = mshare_host_pud(region->mm, haddr);
+	pud_t entry, cur;
+	spinlock_t *ptl;
+	int ret = 0;
+
+	if (!hpud)
+		return -EAGAIN;
+	entry = pudp_get(hpud);
+	if (!pud_present(entry))
+		return -EAGAIN;
+	/* 1 GiB hugetlb is refused at CREATE_MAPPING: a table, or a bug. */
+	if (WARN_ON_ONCE(pud_leaf(entry) || slot >= region->nr_slots))
+		return -EFAULT;
+	if (!(vma->vm_flags & VM_WRITE))
+		entry = mshare_pud_mkreadonly(entry);
+
+	ptl = pud_lock(vma->vm_mm, pud);
+	cur = pudp_get(pud);
+	if (pud_none(cur)) {
+		spin_lock(&region->lock);
+		set_pud(pud, entry);
+		region->links[slot]++;
+		sharer->nr_linked++;
+		spin_unlock(&region->lock);
+		ret = 1;
+	} else if (WARN_ON_ONCE(pud_pfn(cur) != pud_pfn(entry))) {
+		/* Links are cleared before the host frees a table. */
+		ret = -EFAULT;
+	}
+	spin_unlock(ptl);
+	return ret;
+}
+
+/**
+ * mshare_fault - resolve a fault in a process's mapping of a region
+ * @vma: the process's region VMA
+ * @address: the faulting address
+ * @flags: FAULT_FLAG_*
+ *
+ * Called by handle_mm_fault() in place of __handle_mm_fault(), with the
+ * process's mmap_lock held; under a VMA lock, it asks for a retry. The host VMA at the same offset
+ * decides what the access may do and does the work; then the process's
+ * PUD entry is linked to the host's PMD table. If the host already has a
+ * table there, the process only links it and lets the access retry: a
+ * page the host maps then costs the process no further fault.
+ *
+ * Return: 0, or VM_FAULT_SIGSEGV for a hole or a refused access,
+ * VM_FAULT_SIGBUS/OOM/... as the host fault returned.
+ */
+vm_fault_t mshare_fault(struct vm_area_struct *vma, unsigned long address,
+			unsigned int flags)
+{
+	struct mshare_region *region = vma_region(vma);
+	struct mm_struct *host = region->mm;
+	unsigned long off = (address & PAGE_MASK) - vma->vm_start;
+	unsigned long haddr = MSHARE_HOST_BASE + off;
+	unsigned long min_flt, maj_flt;
+	struct mshare_sharer *sharer;
+	struct vm_area_struct *hvma;
+	vm_fault_t ret = 0;
+	pgd_t *pgd;
+	p4d_t *p4d;
+	pud_t *pud;
+	int linked;
+
+	/*
+	 * The host's mmap_lock nests inside the process's mmap_lock, never
+	 * inside a VMA lock: the host takes its own VMAs' locks under its
+	 * mmap_lock, and all VMA locks are one lock class. Retry the fault
+	 * under the mmap_lock.
+	 */
+	if (flags & FAULT_FLAG_VMA_LOCK) {
+		vma_end_read(vma);
+		return VM_FAULT_RETRY;
+	}
+	if (off >= MSHARE_HOST_LIMIT)
+		return VM_FAULT_SIGSEGV;
+
+	sharer = mshare_sharer_get(vma);
+	if (!sharer)
+		return VM_FAULT_OOM;
+	pgd = pgd_offset(vma->vm_mm, address);
+	p4d = p4d_alloc(vma->vm_mm, pgd, address);
+	if (!p4d)
+		return VM_FAULT_OOM;
+	pud = pud_alloc(vma->vm_mm, p4d, address);
+	if (!pud)
+		return VM_FAULT_OOM;
+
+	mmap_read_lock(host);
+	hvma = vma_lookup(host, haddr);
+	if (!hvma) {
+		/* A hole: as an address with no mapping. */
+		ret = VM_FAULT_SIGSEGV;
+		goto out;
+	}
+	if (((flags & FAULT_FLAG_WRITE) && !(hvma->vm_flags & VM_WRITE)) ||
+	    ((flags & FAULT_FLAG_INSTRUCTION) && !(hvma->vm_flags & VM_EXEC))) {
+		ret = VM_FAULT_SIGSEGV;
+		goto out;
+	}
+
+	if (pud_none(pudp_get(pud))) {
+		linked = mshare_link(vma, sharer, pud, haddr);
+		if (linked < 0 && linked != -EAGAIN) {
+			ret = VM_FAULT_SIGBUS;
+			goto out;
+		}
+		if (linked > 0)
+			goto out;
+	}
+
+	/*
+	 * The host fault is a remote one, without FAULT_FLAG_USER (the memcg
+	 * OOM state of this fault is already entered) and without retry: the
+	 * host's mmap_lock stays held. It is part of this fault and must not
+	 * count as a second one for the task.
+	 */
+	min_flt = current->min_flt;
+	maj_flt = current->maj_flt;
+	ret = handle_mm_fault(hvma, haddr,
+			      (flags & FAULT_FLAG_WRITE) | FAULT_FLAG_REMOTE,
+			      NULL);
+	current->min_flt = min_flt;
+	current->maj_flt = maj_flt;
+	if (ret & VM_FAULT_ERROR)
+		goto out;
+
+	linked = mshare_link(vma, sharer, pud, haddr);
+	if (linked < 0)
+		ret = VM_FAULT_SIGBUS;
+out:
+	mmap_read_unlock(host);
+	return ret;
+}
+
+/**
+ * mshare_unmap_vma - unlink a process's region VMA from the host's tables
+ * @tlb: the caller's mmu_gather for the process's mm
+ * @vma: the process's region VMA
+ * @start: start of the range being zapped
+ * @end: end of the range being zapped
+ *
+ * Called by unmap_single_vma() in place of unmap_page_range(): munmap,
+ * exit, exec, and unmap_mapping_range() of the region file zap the
+ * process's view of the region by clearing its PUD entries, whole slots at
+ * a time, and flushing its TLB at once, before free_pgtables() could see
+ * them or the host could free what they link. Pages are the host's and are
+ * neither unmapped nor freed here.
+ */
+void mshare_unmap_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		      unsigned long start, unsigned long end)
+{
+	struct mshare_region *region = vma_region(vma);
+	struct mshare_sharer *sharer = READ_ONCE(vma->vm_private_data);
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long addr, slot, unlinked = 0;
+	spinlock_t *ptl;
+	pgd_t *pgd;
+	p4d_t *p4d;
+	pud_t *pud;
+
+	if (!sharer)
+		return;		/* never faulted: nothing linked */
+
+	start = max(ALIGN_DOWN(start, PUD_SIZE), vma->vm_start);
+	end = min(ALIGN(end, PUD_SIZE), vma->vm_end);
+	for (addr = start; addr < end; addr += PUD_SIZE) {
+		pgd = pgd_offset(mm, addr);
+		if (pgd_none(pgdp_get(pgd)))
+			continue;
+		p4d = p4d_offset(pgd, addr);
+		if (p4d_none(p4dp_get(p4d)))
+			continue;
+		pud = pud_offset(p4d, addr);
+		ptl = pud_lock(mm, pud);
+		if (pud_present(pudp_get(pud))) {
+			slot = (addr - vma->vm_start) >> PUD_SHIFT;
+			pud_clear(pud);
+			spin_lock(&region->lock);
+			if (!WARN_ON_ONCE(slot >= region->nr_slots ||
+					  !region->links[slot]))
+				region->links[slot]--;
+			sharer->nr_linked--;
+			spin_unlock(&region->lock);
+			unlinked++;
+		}
+		spin_unlock(ptl);
+	}
+	if (unlinked)
+		mshare_flush_tlb(mm, start, end);
+}
+
+#ifdef CONFIG_ADVISE_SYSCALLS
+/**
+ * mshare_madvise - madvise() on a process's region VMA
+ * @vma: the process's region VMA
+ * @prev: set to NULL: the process's mmap_lock is dropped and taken again
+ * @start: start of the range, inside @vma
+ * @end: end of the range, inside @vma
+ * @behavior: MADV_*
+ *
+ * Advice about the memory is forwarded to the same range of the host mm,
+ * which owns the memory: MADV_DONTNEED, MADV_PAGEOUT, MADV_COLD,
+ * MADV_WILLNEED and MADV_REMOVE. (MADV_POPULATE_* never gets here: it
+ * faults the range in through the process's VMA.) Advice about the process's
+ * VMA itself has no meaning for a VMA whose tables are shared.
+ *
+ * Return: what madvise() on the host range returned, or -EINVAL.
+ */
+int mshare_madvise(struct vm_area_struct *vma, struct vm_area_struct **prev,
+		   unsigned long start, unsigned long end, int behavior)
+{
+	struct mshare_region *region = vma_region(vma);
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long off = start - vma->vm_start;
+	struct file *file;
+	int ret;
+
+	switch (behavior) {
+	case MADV_DONTNEED:
+	case MADV_PAGEOUT:
+	case MADV_COLD:
+	case MADV_WILLNEED:
+	case MADV_REMOVE:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (off >= MSHARE_HOST_LIMIT)
+		return -ENOMEM;
+	end = min(end - vma->vm_start, MSHARE_HOST_LIMIT);
+
+	/*
+	 * These advices run under a read lock of the process's mmap_lock.
+	 * Drop it, as madvise_remove() does (*prev = NULL says so): the host's
+	 * MADV_REMOVE and MADV_WILLNEED call into the file system, which must
+	 * not nest in an mmap_lock. The file keeps the region alive.
+	 */
+	file = get_file(vma->vm_file);
+	*prev = NULL;
+	mmap_read_unlock(mm);
+	ret = do_madvise(region->mm, MSHARE_HOST_BASE + off, end - off,
+			 behavior);
+	fput(file);
+	mmap_read_lock(mm);
+	return ret;
+}
+#endif
+
+/* fork() copies the VMA, not its links: the child links on first touch. */
+static void mshare_vm_open(struct vm_area_struct *vma)
+{
+	vma->vm_private_data = NULL;
+}
+
+static void mshare_vm_close(struct vm_area_struct *vma)
+{
+	struct mshare_region *region = vma_region(vma);
+	struct mshare_sharer *sharer = vma->vm_private_data;
+
+	if (!sharer)
+		return;
+	spin_lock(&region->lock);
+	WARN_ON_ONCE(sharer->nr_linked);
+	list_del(&sharer->node);
+	spin_unlock(&region->lock);
+	kfree(sharer);
+}
+
+/* The VMA is one unit: no split, no partial unmap, no mremap or mprotect. */
+static int mshare_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	return -EINVAL;
+}
+
+static int mshare_vm_mremap(struct vm_area_struct *vma)
+{
+	return -EINVAL;
+}
+
+static int mshare_vm_mprotect(struct vm_area_struct *vma, unsigned long start,
+			      unsigned long end, unsigned long newflags)
+{
+	return -EINVAL;
+}
+
+/* handle_mm_fault() sends faults to mshare_fault(); this is never reached. */
+static vm_fault_t mshare_vm_fault(struct vm_fault *vmf)
+{
+	WARN_ON_ONCE(1);
+	return VM_FAULT_SIGBUS;
+}
+
+const struct vm_operations_struct mshare_vm_ops = {
+	.open		= mshare_vm_open,
+	.close		= mshare_vm_close,
+	.may_split	= mshare_vm_may_split,
+	.mremap		= mshare_vm_mremap,
+	.mprotect	= mshare_vm_mprotect,
+	.fault		= mshare_vm_fault,
+};
+
+/**
+ * mshare_region_get_unmapped_area - place a process's mapping of a region
+ * @file: the region
+ * @addr: the hint, or the address for MAP_FIXED
+ * @len: the length, which must be the region's size
+ * @pgoff: the offset, which must be 0
+ * @flags: MAP_* flags
+ *
+ * Return: a PUD_SIZE-aligned address, or -EINVAL for a bad length, offset
+ * or MAP_FIXED address, or -ENOMEM.
+ */
+unsigned long mshare_region_get_unmapped_area(struct file *file,
+					      unsigned long addr,
+					      unsigned long len,
+					      unsigned long pgoff,
+					      unsigned long flags)
+{
+	struct mshare_region *region = file_inode(file)->i_private;
+	loff_t size = smp_load_acquire(&region->size);
+	unsigned long ret;
+
+	if (!size || len != size || pgoff)
+		return -EINVAL;
+	if (flags & MAP_FIXED)
+		return IS_ALIGNED(addr, MSHARE_ALIGN) ? addr : -EINVAL;
+
+	if (addr && IS_ALIGNED(addr, MSHARE_ALIGN)) {
+		ret = mm_get_unmapped_area(current->mm, NULL, addr, len, 0,
+					   flags);
+		if (ret == addr)
+			return ret;
+	}
+	if (len > TASK_SIZE - MSHARE_ALIGN)
+		return -ENOMEM;
+	ret = mm_get_unmapped_area(current->mm, NULL, 0, len + MSHARE_ALIGN, 0,
+				   flags);
+	if (IS_ERR_VALUE(ret))
+		return ret;
+	return ALIGN(ret, MSHARE_ALIGN);
+}
+
+/**
+ * mshare_region_mmap - a process maps a region
+ * @file: the region
+ * @vma: the new VMA
+ *
+ * A region is mapped shared, whole, at offset 0 and at a PUD_SIZE-aligned
+ * address, and never executable. A mapping that is not writable (PROT_READ,
+ * or an O_RDONLY file) links the host's tables read-only.
+ *
+ * Return: 0, -EINVAL for a refused mapping, -ENOMEM.
+ */
+int mshare_region_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct mshare_region *region = file_inode(file)->i_private;
+	loff_t size = smp_load_acquire(&region->size);
+	int ret;
+
+	if (!size || !(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != size ||
+	    !IS_ALIGNED(vma->vm_start, MSHARE_ALIGN))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EINVAL;
+
+	ret = mshare_register_notifier(region);
+	if (ret)
+		return ret;
+
+	/*
+	 * VM_DONTEXPAND: no growing by mremap, no merging. VM_DONTDUMP: the
+	 * memory is the region's, and a core dump skips it. VM_NOHUGEPAGE:
+	 * khugepaged has nothing to collapse here, the host's tables are not
+	 * the process's.
+	 */
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_NOHUGEPAGE);
+	vma->vm_ops = &mshare_vm_ops;
+	vma->vm_private_data = NULL;
+	return 0;
 }

@@ -7,9 +7,15 @@
 #define _LINUX_MSHARE_H
 
 #include <linux/types.h>
+#include <linux/list.h>
+#include <linux/mm_types.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
 #include <linux/pgtable.h>
+#include <linux/sched/coredump.h>
+#include <linux/spinlock.h>
 
-struct mm_struct;
+struct mmu_gather;
 
 /*
  * Regions are aligned to, and sized in multiples of, the span of one PUD
@@ -44,18 +50,90 @@ struct mm_struct;
  * struct mshare_region - the host address space behind one msharefs file
  * @mm: the host mm; it never runs on a CPU and has no owner task
  * @size: size of the region in bytes, 0 until the file is sized; set once
+ * @lock: protects @sharers, the sharers' link counts and @links
+ * @sharers: the process VMAs that link host page tables (struct mshare_sharer)
+ * @links: per PUD_SIZE slot of the host range, how many process PUD entries
+ *	link the host PMD table of that slot: the table's share count
+ * @nr_slots: entries in @links
+ * @mn: flushes the sharers' TLBs when the host's page tables change
+ * @mn_lock: serialises registering @mn, done at the first mmap
+ * @mn_registered: @mn is registered on @mm
  */
 struct mshare_region {
 	struct mm_struct *mm;
 	loff_t size;
+	spinlock_t lock;
+	struct list_head sharers;
+	unsigned int *links;
+	unsigned long nr_slots;
+	struct mmu_notifier mn;
+	struct mutex mn_lock;
+	bool mn_registered;
 };
 
 #ifdef CONFIG_MSHAREFS
+extern const struct vm_operations_struct mshare_vm_ops;
+
+/* Is @vma a process's mapping of a region? */
+static inline bool vma_is_mshare(const struct vm_area_struct *vma)
+{
+	return vma->vm_ops == &mshare_vm_ops;
+}
+
+/* Is @mm the host mm of a region? */
+static inline bool mm_is_mshare_host(const struct mm_struct *mm)
+{
+	return test_bit(MMF_MSHARE_HOST, &mm->flags);
+}
+
 struct mshare_region *mshare_region_alloc(void);
 void mshare_region_free(struct mshare_region *region);
 int mshare_region_set_size(struct mshare_region *region, loff_t size);
 long mshare_region_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg);
+unsigned long mshare_region_get_unmapped_area(struct file *file,
+					      unsigned long addr,
+					      unsigned long len,
+					      unsigned long pgoff,
+					      unsigned long flags);
+int mshare_region_mmap(struct file *file, struct vm_area_struct *vma);
+
+vm_fault_t mshare_fault(struct vm_area_struct *vma, unsigned long address,
+			unsigned int flags);
+void mshare_unmap_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		      unsigned long start, unsigned long end);
+int mshare_madvise(struct vm_area_struct *vma, struct vm_area_struct **prev,
+		   unsigned long start, unsigned long end, int behavior);
+#else
+static inline bool vma_is_mshare(const struct vm_area_struct *vma)
+{
+	return false;
+}
+
+static inline bool mm_is_mshare_host(const struct mm_struct *mm)
+{
+	return false;
+}
+
+static inline vm_fault_t mshare_fault(struct vm_area_struct *vma,
+				      unsigned long address, unsigned int flags)
+{
+	return VM_FAULT_SIGBUS;
+}
+
+static inline void mshare_unmap_vma(struct mmu_gather *tlb,
+				    struct vm_area_struct *vma,
+				    unsigned long start, unsigned long end)
+{
+}
+
+static inline int mshare_madvise(struct vm_area_struct *vma,
+				 struct vm_area_struct **prev,
+				 unsigned long start, unsigned long end,
+				 int behavior)
+{
+	return -EINVAL;
+}
 #endif
 
 #endif /* _LINUX_MSHARE_H */

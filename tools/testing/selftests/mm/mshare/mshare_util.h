@@ -147,4 +147,445 @@ static inline int run_cmd(const char *cmd)
 	return WEXITSTATUS(status);
 }
 
+/* --- Helpers of the region-sharing tests and benchmarks --- */
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#ifdef MSHAREFS_CREATE_MAPPING
+#include <sys/ioctl.h>
+
+/* MSHAREFS_CREATE_MAPPING: 0 or the errno. */
+static inline int mshare_create(int fd, uint64_t off, uint64_t size, int prot,
+				int flags, int objfd, uint64_t objoff)
+{
+	struct mshare_create mc = {
+		.region_offset = off,
+		.size = size,
+		.offset = objoff,
+		.prot = prot,
+		.flags = flags,
+		.fd = objfd,
+	};
+
+	return ioctl(fd, MSHAREFS_CREATE_MAPPING, &mc) ? errno : 0;
+}
+
+/* Anonymous shared read-write memory, not charged to overcommit. */
+static inline int mshare_anon(int fd, uint64_t off, uint64_t size)
+{
+	return mshare_create(fd, off, size, PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS | MAP_NORESERVE,
+			     -1, 0);
+}
+
+/* A file object mapped at object offset 0 with the given protection. */
+static inline int mshare_file(int fd, uint64_t off, uint64_t size, int prot, int objfd)
+{
+	return mshare_create(fd, off, size, prot, MAP_SHARED | MAP_FIXED, objfd, 0);
+}
+
+/* MSHAREFS_UNMAP: 0 or the errno. */
+static inline int mshare_unmap(int fd, uint64_t off, uint64_t size)
+{
+	struct mshare_unmap mu = { .region_offset = off, .size = size };
+
+	return ioctl(fd, MSHAREFS_UNMAP, &mu) ? errno : 0;
+}
+#endif /* MSHAREFS_CREATE_MAPPING */
+
+/* Create and size a region "name" under mnt; its fd (O_RDWR) or -errno. */
+static inline int region_create(const char *mnt, const char *name, unsigned long size)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", mnt, name);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return -errno;
+	if (size && ftruncate(fd, size)) {
+		int err = -errno;
+
+		close(fd);
+		unlink(path);
+		return err;
+	}
+	return fd;
+}
+
+/* A field of /proc/self/status in kB (VmPTE, VmLck, ...), or -1. */
+static inline long proc_status_kb(const char *field)
+{
+	char line[256];
+	size_t len = strlen(field);
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, field, len) && line[len] == ':') {
+			val = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+/* Minor faults taken by the calling process so far. */
+static inline long self_minflt(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return -1;
+	return ru.ru_minflt;
+}
+
+/* Write a string to a (sysfs, procfs) file: 0 or -errno. */
+static inline int write_file(const char *path, const char *s)
+{
+	ssize_t len = strlen(s), n;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, len);
+	if (n != len) {
+		int err = n < 0 ? -errno : -EIO;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	return 0;
+}
+
+/* A file holding a decimal number, or -1. */
+static inline long read_long_file(const char *path)
+{
+	char buf[64];
+
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+/*
+ * PageTables once it equals target, or its last value after secs seconds:
+ * page tables that lockless walkers may still see are freed after an RCU
+ * grace period, and a region's host mm may be torn down by a worker.
+ */
+static inline long wait_pagetables(long target, int secs)
+{
+	long pt = meminfo_kb("PageTables");
+	int i;
+
+	for (i = 0; pt != target && i < secs * 10; i++) {
+		usleep(100000);
+		if (i % 10 == 9)
+			drain_slabs();
+		pt = meminfo_kb("PageTables");
+	}
+	return pt;
+}
+
+/*
+ * The start of a free range of size bytes aligned to align: found by
+ * reserving more and giving it back, so it stays free until the caller's
+ * next mapping (the tests are single-threaded).
+ */
+static inline void *free_aligned_range(unsigned long size, unsigned long align)
+{
+	char *p = mmap(NULL, size + align, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uintptr_t a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	munmap(p, size + align);
+	a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+	return (void *)a;
+}
+
+/*
+ * The header line, in /proc/self/maps or /proc/self/smaps (file), of the VMA
+ * starting at addr: 0, or -1 if there is none. smaps_kb(): the value in kB of
+ * a field of /proc/self/smaps for that VMA, or -1.
+ */
+static inline int maps_line(const char *file, const void *addr, char *line, size_t size)
+{
+	unsigned long start, end;
+	int ret = -1;
+	FILE *f;
+
+	f = fopen(file, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, size, f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    start == (unsigned long)addr) {
+			line[strcspn(line, "\n")] = '\0';
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+static inline long smaps_kb(const void *addr, const char *field)
+{
+	char line[512];
+	unsigned long start, end;
+	size_t len = strlen(field);
+	int in = 0;
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			if (in)
+				break;
+			in = start == (unsigned long)addr;
+			continue;
+		}
+		if (in && !strncmp(line, field, len) && line[len] == ':') {
+			val = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+/* The VmFlags line of /proc/self/smaps for the VMA at addr; 0 or -1. */
+static inline int smaps_vmflags(const void *addr, char *buf, size_t size)
+{
+	char line[512];
+	unsigned long start, end;
+	int in = 0, ret = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			if (in)
+				break;
+			in = start == (unsigned long)addr;
+			continue;
+		}
+		if (in && !strncmp(line, "VmFlags:", 8)) {
+			size_t n = strcspn(line + 8, "\n");
+
+			if (n >= size)
+				n = size - 1;
+			memcpy(buf, line + 8, n);
+			buf[n] = '\0';
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * Access one word and report the signal it raised: 0 (none), SIGSEGV or
+ * SIGBUS. For a read, *val gets the value; si_addr of the signal goes to
+ * *fault_addr if that is not NULL.
+ */
+static sigjmp_buf probe_env;
+static volatile sig_atomic_t probe_signo;
+static void *volatile probe_addr;
+
+static inline void probe_handler(int sig, siginfo_t *si, void *uc)
+{
+	probe_signo = sig;
+	probe_addr = si->si_addr;
+	siglongjmp(probe_env, 1);
+}
+
+static inline int probe(volatile unsigned long *p, int write, unsigned long *val,
+			void **fault_addr)
+{
+	struct sigaction sa = { .sa_sigaction = probe_handler, .sa_flags = SA_SIGINFO };
+	struct sigaction osegv, obus;
+	int ret = 0;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &osegv);
+	sigaction(SIGBUS, &sa, &obus);
+	probe_signo = 0;
+	if (sigsetjmp(probe_env, 1) == 0) {
+		if (write)
+			*p = *val;
+		else
+			*val = *p;
+	} else {
+		ret = probe_signo;
+		if (fault_addr)
+			*fault_addr = probe_addr;
+	}
+	sigaction(SIGSEGV, &osegv, NULL);
+	sigaction(SIGBUS, &obus, NULL);
+	return ret;
+}
+
+#define probe_read(p, valp)	probe((volatile unsigned long *)(p), 0, (valp), NULL)
+#define probe_write(p, v)	({ unsigned long __v = (v); \
+				   probe((volatile unsigned long *)(p), 1, &__v, NULL); })
+
+/*
+ * Wait for a child for at most secs seconds; on timeout kill it (SIGKILL),
+ * reap it and return -1. Otherwise 0 with its wait status in *status.
+ */
+static inline int wait_child(pid_t pid, int *status, int secs)
+{
+	int i;
+
+	for (i = 0; i < secs * 100; i++) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid)
+			return 0;
+		if (r < 0)
+			return -1;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, status, 0);
+	return -1;
+}
+
+/*
+ * fork() for a test's child: it is killed when the process that forked it
+ * goes (an assertion failing in a test, a test killed on timeout), so that
+ * no child blocked on a pipe or spinning is ever left behind.
+ */
+static inline pid_t fork_child(void)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(111);
+	}
+	return pid;
+}
+
+/* Did the child exit normally with this code? */
+static inline int exited_with(int status, int code)
+{
+	return WIFEXITED(status) && WEXITSTATUS(status) == code;
+}
+
+/* Was the child killed by this signal? */
+static inline int killed_by(int status, int sig)
+{
+	return WIFSIGNALED(status) && WTERMSIG(status) == sig;
+}
+
+/* /proc/sys/vm/nr_hugepages, or -1. */
+static inline long hugepages_get(void)
+{
+	return read_long_file("/proc/sys/vm/nr_hugepages");
+}
+
+static inline int hugepages_set(long n)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld\n", n);
+	return write_file("/proc/sys/vm/nr_hugepages", buf);
+}
+
+/*
+ * An ext2 filesystem made with mke2fs on a loop device over a file in /tmp,
+ * mounted on a directory of its own.
+ */
+struct ext2_loop {
+	char img[64];
+	char dev[64];
+	char dir[64];
+	int mounted;
+};
+
+static inline int ext2_loop_setup(struct ext2_loop *e, int mb)
+{
+	char cmd[256];
+	FILE *f;
+	int fd;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->img, sizeof(e->img), "/tmp/mshare-ext2-XXXXXX");
+	fd = mkstemp(e->img);
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)mb << 20)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "/usr/sbin/mke2fs -q -F -t ext2 -b 4096 %s >/dev/null 2>&1", e->img);
+	if (run_cmd(cmd))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "/usr/bin/losetup -f --show %s", e->img);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	if (!fgets(e->dev, sizeof(e->dev), f))
+		e->dev[0] = '\0';
+	pclose(f);
+	e->dev[strcspn(e->dev, "\n")] = '\0';
+	if (strncmp(e->dev, "/dev/loop", 9))
+		return -1;
+	snprintf(e->dir, sizeof(e->dir), "/tmp/mshare-mnt-XXXXXX");
+	if (!mkdtemp(e->dir))
+		return -1;
+	if (mount(e->dev, e->dir, "ext2", 0, NULL))
+		return -1;
+	e->mounted = 1;
+	return 0;
+}
+
+static inline void ext2_loop_teardown(struct ext2_loop *e)
+{
+	char cmd[128];
+	int i;
+
+	if (e->mounted) {
+		for (i = 0; i < 50 && umount(e->dir); i++)
+			usleep(100000);
+		if (i == 50)
+			umount2(e->dir, MNT_DETACH);
+		e->mounted = 0;
+	}
+	if (e->dir[0])
+		rmdir(e->dir);
+	if (e->dev[0]) {
+		snprintf(cmd, sizeof(cmd), "/usr/bin/losetup -d %s 2>/dev/null", e->dev);
+		run_cmd(cmd);
+	}
+	if (e->img[0])
+		unlink(e->img);
+	memset(e, 0, sizeof(*e));
+}
+
 #endif /* __MSHARE_UTIL_H */

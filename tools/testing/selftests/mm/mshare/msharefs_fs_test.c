@@ -628,7 +628,7 @@ static void create_under_injection(struct __test_metadata *_metadata,
 				   const char *path, const char *dir, int step,
 				   int times)
 {
-	int space, fd, failures = 0, fired;
+	int space, fd, failures = 0, fired, mif, err;
 
 	ASSERT_EQ(0, set_attr(dir, "times", 0));
 	ASSERT_EQ(0, set_attr(dir, "probability", 100));
@@ -636,12 +636,21 @@ static void create_under_injection(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, set_attr(dir, "verbose", 0));
 	ASSERT_EQ(0, set_attr(dir, "task-filter", 1));
 	ASSERT_EQ(0, set_attr(dir, "ignore-gfp-wait", 0));
-	ASSERT_EQ(0, write_str("/proc/self/make-it-fail", "1"));
+	/*
+	 * Switched through an fd opened beforehand: while failures are armed,
+	 * opening a file may itself fail. Writing it allocates nothing.
+	 */
+	mif = open("/proc/self/make-it-fail", O_WRONLY);
+	ASSERT_LE(0, mif);
 
 	for (space = 0; space < 256 * 1024; space += step) {
 		ASSERT_EQ(0, set_attr(dir, "space", space));
 		ASSERT_EQ(0, set_attr(dir, "times", times));
+		ASSERT_EQ(1, pwrite(mif, "1", 1, 0));
 		fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+		err = errno;
+		ASSERT_EQ(1, pwrite(mif, "0", 1, 0));
+		errno = err;
 		fired = get_attr(dir, "times") != times;
 		ASSERT_EQ(0, set_attr(dir, "times", 0));
 		if (fd < 0) {
@@ -655,7 +664,7 @@ static void create_under_injection(struct __test_metadata *_metadata,
 		if (!fired)
 			break;
 	}
-	write_str("/proc/self/make-it-fail", "0");
+	close(mif);
 	TH_LOG("%s: %d failed creates before one ran clean at space %d",
 	       dir, failures, space);
 	ASSERT_LT(space, 256 * 1024);
