@@ -436,6 +436,7 @@ long mshare_region_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -ENOTTY;
 	if (!(file->f_mode & FMODE_WRITE))
 		return -EBADF;
+	/* Pairs with mshare_region_set_size(): a size implies the links. */
 	if (!smp_load_acquire(&region->size))
 		return -EINVAL;
 
@@ -606,7 +607,7 @@ static int mshare_link(struct vm_area_struct *vma, struct mshare_sharer *sharer,
 	unsigned long slot = (haddr - MSHARE_HOST_BASE) >> PUD_SHIFT;
 	pud_t *hpud = mshare_host_pud(region->mm, haddr);
 	pud_t entry, cur;
-	spinlock_t *ptl;
+	spinlock_t *ptl;	/* the process's PUD table lock */
 	int ret = 0;
 
 	if (!hpud)
@@ -761,7 +762,7 @@ void mshare_unmap_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	struct mshare_sharer *sharer = READ_ONCE(vma->vm_private_data);
 	struct mm_struct *mm = vma->vm_mm;
 	unsigned long addr, slot, unlinked = 0;
-	spinlock_t *ptl;
+	spinlock_t *ptl;	/* the process's PUD table lock */
 	pgd_t *pgd;
 	p4d_t *p4d;
 	pud_t *pud;
@@ -925,6 +926,7 @@ unsigned long mshare_region_get_unmapped_area(struct file *file,
 					      unsigned long flags)
 {
 	struct mshare_region *region = file_inode(file)->i_private;
+	/* Pairs with mshare_region_set_size(): a size implies the links. */
 	loff_t size = smp_load_acquire(&region->size);
 	unsigned long ret;
 
@@ -962,6 +964,7 @@ unsigned long mshare_region_get_unmapped_area(struct file *file,
 int mshare_region_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct mshare_region *region = file_inode(file)->i_private;
+	/* Pairs with mshare_region_set_size(): a size implies the links. */
 	loff_t size = smp_load_acquire(&region->size);
 	int ret;
 

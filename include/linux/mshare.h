@@ -62,12 +62,12 @@ struct mmu_gather;
 struct mshare_region {
 	struct mm_struct *mm;
 	loff_t size;
-	spinlock_t lock;
+	spinlock_t lock;		/* sharers, links */
 	struct list_head sharers;
 	unsigned int *links;
 	unsigned long nr_slots;
 	struct mmu_notifier mn;
-	struct mutex mn_lock;
+	struct mutex mn_lock;		/* mn_registered */
 	bool mn_registered;
 };
 

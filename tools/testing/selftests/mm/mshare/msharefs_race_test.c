@@ -339,7 +339,7 @@ TEST_F_TIMEOUT(race, churn, 180)
 	ASSERT_EQ(0, unlink(path));
 	pt1 = wait_pagetables(pt0, 15);
 	TH_LOG("PageTables %ld kB before, %ld kB after", pt0, pt1);
-	EXPECT_EQ(pt0, pt1);
+	EXPECT_GE(PT_SLACK_KB, labs(pt1 - pt0));
 }
 
 TEST_HARNESS_MAIN

@@ -573,7 +573,8 @@ TEST_F_TIMEOUT(share, no_faults_after_link_1g, 240)
  */
 TEST_F_TIMEOUT(share, unlink_on_munmap_exit_exec, 120)
 {
-	const unsigned long size = 64 * MB;
+	/* Host tables of 1 MiB: well above PageTables' noise. */
+	const unsigned long size = 512 * MB;
 	unsigned long u = self->unit;
 	long pt0, pt1, pt2;
 	char path[160];
@@ -644,10 +645,10 @@ TEST_F_TIMEOUT(share, unlink_on_munmap_exit_exec, 120)
 	pt2 = wait_pagetables(pt0, 10);
 	TH_LOG("PageTables: %ld kB before, %ld kB with the host's tables, %ld kB after",
 	       pt0, pt1, pt2);
-	/* The host's PTE tables for 64 MiB were there (32 of them)... */
-	EXPECT_LE(pt0 + (long)(size / 512 / 1024), pt1);
-	/* ...and everything is given back, exactly. */
-	EXPECT_EQ(pt0, pt2);
+	/* The host's PTE tables for 512 MiB were there (256 of them)... */
+	EXPECT_LE(pt0 + (long)(size / 512 / 1024) - PT_SLACK_KB, pt1);
+	/* ...and everything is given back (see PT_SLACK_KB). */
+	EXPECT_GE(PT_SLACK_KB, labs(pt2 - pt0));
 }
 
 /* MSHAREFS_UNMAP while a process is attached: its next access SIGSEGVs. */
