@@ -909,6 +909,75 @@ const struct vm_operations_struct mshare_vm_ops = {
 };
 
 /**
+ * mshare_region_fsync - msync() and fsync() of a region
+ * @file: the region
+ * @start: first byte, as a region offset
+ * @end: last byte, inclusive
+ * @datasync: only the data, as fdatasync()
+ *
+ * A region holds no data of its own: the files mapped in the range are
+ * synced, each over the part of it that the range maps, so that msync() of
+ * a process's mapping reaches the objects as it would with mmap().
+ *
+ * Return: 0, or the first error of a file's fsync.
+ */
+int mshare_region_fsync(struct file *file, loff_t start, loff_t end,
+			int datasync)
+{
+	struct mshare_region *region = file_inode(file)->i_private;
+	struct mm_struct *mm = region->mm;
+	struct mshare_sync {
+		struct file *file;
+		loff_t start, end;
+	} *sync;
+	unsigned long hstart, hend, nr = 0, i;
+	struct vm_area_struct *vma;
+	struct vma_iterator vmi;
+	int ret = 0, err;
+
+	if (start < 0 || end < start || start >= MSHARE_HOST_LIMIT)
+		return 0;
+	hstart = MSHARE_HOST_BASE + start;
+	hend = MSHARE_HOST_BASE + min_t(loff_t, end, MSHARE_HOST_LIMIT - 1) + 1;
+
+	mmap_read_lock(mm);
+	vma_iter_init(&vmi, mm, hstart);
+	for_each_vma_range(vmi, vma, hend)
+		nr += vma->vm_file && (vma->vm_flags & VM_SHARED);
+	sync = kcalloc(nr, sizeof(*sync), GFP_KERNEL);
+	if (nr && !sync) {
+		mmap_read_unlock(mm);
+		return -ENOMEM;
+	}
+	nr = 0;
+	vma_iter_set(&vmi, hstart);
+	for_each_vma_range(vmi, vma, hend) {
+		unsigned long s = max(hstart, vma->vm_start);
+		unsigned long e = min(hend, vma->vm_end);
+
+		if (!vma->vm_file || !(vma->vm_flags & VM_SHARED))
+			continue;
+		sync[nr].file = get_file(vma->vm_file);
+		sync[nr].start = ((loff_t)vma->vm_pgoff << PAGE_SHIFT) +
+				 (s - vma->vm_start);
+		sync[nr].end = sync[nr].start + (e - s) - 1;
+		nr++;
+	}
+	mmap_read_unlock(mm);
+
+	/* As msync() does: no mmap_lock across a file system's fsync. */
+	for (i = 0; i < nr; i++) {
+		err = vfs_fsync_range(sync[i].file, sync[i].start, sync[i].end,
+				      datasync);
+		if (err && !ret)
+			ret = err;
+		fput(sync[i].file);
+	}
+	kfree(sync);
+	return ret;
+}
+
+/**
  * mshare_region_get_unmapped_area - place a process's mapping of a region
  * @file: the region
  * @addr: the hint, or the address for MAP_FIXED

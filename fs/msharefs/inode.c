@@ -173,6 +173,7 @@ static const struct inode_operations msharefs_region_inode_ops = {
 static const struct file_operations msharefs_region_file_ops = {
 	.mmap		= mshare_region_mmap,
 	.get_unmapped_area = mshare_region_get_unmapped_area,
+	.fsync		= mshare_region_fsync,
 	.fallocate	= msharefs_region_fallocate,
 	.unlocked_ioctl	= mshare_region_ioctl,
 	.llseek		= generic_file_llseek,

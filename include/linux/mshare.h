@@ -97,6 +97,8 @@ unsigned long mshare_region_get_unmapped_area(struct file *file,
 					      unsigned long pgoff,
 					      unsigned long flags);
 int mshare_region_mmap(struct file *file, struct vm_area_struct *vma);
+int mshare_region_fsync(struct file *file, loff_t start, loff_t end,
+			int datasync);
 
 vm_fault_t mshare_fault(struct vm_area_struct *vma, unsigned long address,
 			unsigned int flags);

@@ -73,15 +73,15 @@ static inline void umount_instance(const char *mnt)
 	rmdir(mnt);
 }
 
-/* A field of /proc/meminfo in kB, or -1. */
-static inline long meminfo_kb(const char *field)
+/* The number after "field:" in a /proc file of such lines (kB), or -1. */
+static inline long proc_field_kb(const char *file, const char *field)
 {
 	char line[256];
 	size_t len = strlen(field);
 	long val = -1;
 	FILE *f;
 
-	f = fopen("/proc/meminfo", "r");
+	f = fopen(file, "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
@@ -92,6 +92,12 @@ static inline long meminfo_kb(const char *field)
 	}
 	fclose(f);
 	return val;
+}
+
+/* A field of /proc/meminfo in kB, or -1. */
+static inline long meminfo_kb(const char *field)
+{
+	return proc_field_kb("/proc/meminfo", field);
 }
 
 /*
@@ -149,6 +155,7 @@ static inline int run_cmd(const char *cmd)
 
 /* --- Helpers of the region-sharing tests and benchmarks --- */
 
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -219,25 +226,99 @@ static inline int region_create(const char *mnt, const char *name, unsigned long
 	return fd;
 }
 
+/* Map a whole region shared with prot: its address, or NULL. */
+static inline void *map_region(int fd, unsigned long size, int prot)
+{
+	void *p = mmap(NULL, size, prot, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Anonymous memory shared with children (results, flags): or NULL. */
+static inline void *shared_mem(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Read n bytes from fd within secs seconds; returns how many came. */
+static inline int read_n(int fd, int n, int secs)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	time_t end = time(NULL) + secs;
+	char buf[64];
+	int got = 0;
+
+	while (got < n) {
+		int left = end - time(NULL);
+		ssize_t r;
+
+		if (left <= 0 || poll(&pfd, 1, left * 1000) <= 0)
+			break;
+		r = read(fd, buf, n - got < (int)sizeof(buf) ? n - got : (int)sizeof(buf));
+		if (r <= 0)
+			break;
+		got += r;
+	}
+	return got;
+}
+
+/* Write n bytes to fd (one per waiting child). */
+static inline void release_n(int fd, int n)
+{
+	char buf[64] = { 0 };
+
+	while (n > 0) {
+		int k = n < (int)sizeof(buf) ? n : (int)sizeof(buf);
+
+		if (write(fd, buf, k) != k)
+			return;
+		n -= k;
+	}
+}
+
+/* In a child: block until the parent releases it (exit 100 if it cannot). */
+static inline void child_wait(int fd)
+{
+	char c;
+
+	if (read(fd, &c, 1) != 1)
+		_exit(100);
+}
+
+/* In a child: tell the parent it is ready (exit 101 if it cannot). */
+static inline void child_ready(int fd)
+{
+	if (write(fd, "r", 1) != 1)
+		_exit(101);
+}
+
+#ifdef __KSELFTEST_HARNESS_H
+/*
+ * The start of a FIXTURE_SETUP: an instance of msharefs of the test's own
+ * at mnt, its unit in *unit, and the region "region" at path, open O_RDWR
+ * in *fd and sized to "units" times the unit. Asserts (ends the test) where
+ * a step fails.
+ */
+static inline void region_fixture_setup(struct __test_metadata *_metadata,
+					char *mnt, size_t mnt_size, char *path, size_t path_size,
+					unsigned long *unit, int *fd, unsigned long units)
+{
+	ASSERT_EQ(0, mount_instance(mnt, mnt_size));
+	snprintf(path, path_size, "%s/region", mnt);
+	*unit = mshare_unit(mnt);
+	ASSERT_NE(0, *unit);
+	*fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	ASSERT_LE(0, *fd);
+	ASSERT_EQ(0, ftruncate(*fd, units * *unit));
+}
+#endif /* __KSELFTEST_HARNESS_H */
+
 /* A field of /proc/self/status in kB (VmPTE, VmLck, ...), or -1. */
 static inline long proc_status_kb(const char *field)
 {
-	char line[256];
-	size_t len = strlen(field);
-	long val = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, field, len) && line[len] == ':') {
-			val = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
+	return proc_field_kb("/proc/self/status", field);
 }
 
 /* Minor faults taken by the calling process so far. */
@@ -329,8 +410,7 @@ static inline void *free_aligned_range(unsigned long size, unsigned long align)
 
 /*
  * The header line, in /proc/self/maps or /proc/self/smaps (file), of the VMA
- * starting at addr: 0, or -1 if there is none. smaps_kb(): the value in kB of
- * a field of /proc/self/smaps for that VMA, or -1.
+ * starting at addr: 0, or -1 if there is none.
  */
 static inline int maps_line(const char *file, const void *addr, char *line, size_t size)
 {
@@ -353,19 +433,21 @@ static inline int maps_line(const char *file, const void *addr, char *line, size
 	return ret;
 }
 
-static inline long smaps_kb(const void *addr, const char *field)
+/*
+ * The line "field: ..." of the VMA at addr in /proc/self/smaps, into line:
+ * 0, or -1 if there is none.
+ */
+static inline int smaps_line(const void *addr, const char *field, char *line, size_t size)
 {
-	char line[512];
 	unsigned long start, end;
 	size_t len = strlen(field);
-	int in = 0;
-	long val = -1;
+	int in = 0, ret = -1;
 	FILE *f;
 
 	f = fopen("/proc/self/smaps", "r");
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f)) {
+	while (fgets(line, size, f)) {
 		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
 			if (in)
 				break;
@@ -373,45 +455,38 @@ static inline long smaps_kb(const void *addr, const char *field)
 			continue;
 		}
 		if (in && !strncmp(line, field, len) && line[len] == ':') {
-			val = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
-
-/* The VmFlags line of /proc/self/smaps for the VMA at addr; 0 or -1. */
-static inline int smaps_vmflags(const void *addr, char *buf, size_t size)
-{
-	char line[512];
-	unsigned long start, end;
-	int in = 0, ret = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/smaps", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
-			if (in)
-				break;
-			in = start == (unsigned long)addr;
-			continue;
-		}
-		if (in && !strncmp(line, "VmFlags:", 8)) {
-			size_t n = strcspn(line + 8, "\n");
-
-			if (n >= size)
-				n = size - 1;
-			memcpy(buf, line + 8, n);
-			buf[n] = '\0';
 			ret = 0;
 			break;
 		}
 	}
 	fclose(f);
 	return ret;
+}
+
+/* The value in kB of a field of /proc/self/smaps for the VMA at addr, or -1. */
+static inline long smaps_kb(const void *addr, const char *field)
+{
+	char line[512];
+
+	if (smaps_line(addr, field, line, sizeof(line)))
+		return -1;
+	return strtol(line + strlen(field) + 1, NULL, 10);
+}
+
+/* The VmFlags line of /proc/self/smaps for the VMA at addr; 0 or -1. */
+static inline int smaps_vmflags(const void *addr, char *buf, size_t size)
+{
+	char line[512];
+	size_t n;
+
+	if (smaps_line(addr, "VmFlags", line, sizeof(line)))
+		return -1;
+	n = strcspn(line + 8, "\n");
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, line + 8, n);
+	buf[n] = '\0';
+	return 0;
 }
 
 /*

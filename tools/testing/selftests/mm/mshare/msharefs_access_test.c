@@ -11,7 +11,6 @@
 #include <elf.h>
 #include <linux/futex.h>
 #include <linux/msharefs.h>
-#include <poll.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -50,33 +49,17 @@ static unsigned long bad_bytes(const volatile char *p, unsigned long len, unsign
 	return bad;
 }
 
-static char *map_region(int fd, unsigned long size, int prot)
-{
-	char *p = mmap(NULL, size, prot, MAP_SHARED, fd, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
 /* Map the region at an aligned address other than avoid. */
 static char *map_region_elsewhere(int fd, unsigned long size, const void *avoid)
 {
-	char *r, *a, *p;
+	char *a, *p;
 
-	r = mmap(NULL, 3 * size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (r == MAP_FAILED)
+	a = free_aligned_range(2 * size, size);
+	if (!a)
 		return NULL;
-	munmap(r, 3 * size);
-	a = (char *)(((uintptr_t)r + size - 1) & ~(uintptr_t)(size - 1));
 	if (a == avoid)
 		a += size;
 	p = mmap(a, size, RW, MAP_SHARED | MAP_FIXED, fd, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void *shared_mem(size_t size)
-{
-	void *p = mmap(NULL, size, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
 	return p == MAP_FAILED ? NULL : p;
 }
 
@@ -89,39 +72,6 @@ static char *pattern_buf(unsigned long len, unsigned long seed)
 		return NULL;
 	fill(b, len, seed);
 	return b;
-}
-
-static int read_n(int fd, int n, int secs)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	char buf[16];
-	int got = 0;
-
-	while (got < n) {
-		ssize_t r;
-
-		if (poll(&pfd, 1, secs * 1000) <= 0)
-			break;
-		r = read(fd, buf, n - got < (int)sizeof(buf) ? n - got : (int)sizeof(buf));
-		if (r <= 0)
-			break;
-		got += r;
-	}
-	return got;
-}
-
-static void child_wait(int fd)
-{
-	char c;
-
-	if (read(fd, &c, 1) != 1)
-		_exit(100);
-}
-
-static void child_ready(int fd)
-{
-	if (write(fd, "r", 1) != 1)
-		_exit(101);
 }
 
 FIXTURE(acc) {
@@ -139,13 +89,8 @@ FIXTURE_SETUP(acc)
 	self->fd = -1;
 	self->core_saved = 0;
 	memset(&self->e2, 0, sizeof(self->e2));
-	ASSERT_EQ(0, mount_instance(self->mnt, sizeof(self->mnt)));
-	snprintf(self->path, sizeof(self->path), "%s/region", self->mnt);
-	self->unit = mshare_unit(self->mnt);
-	ASSERT_NE(0, self->unit);
-	self->fd = open(self->path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ftruncate(self->fd, self->unit));
+	region_fixture_setup(_metadata, self->mnt, sizeof(self->mnt), self->path,
+			     sizeof(self->path), &self->unit, &self->fd, 1);
 	/* 8 MiB of shared anonymous memory at offset 0 of the region. */
 	ASSERT_EQ(0, mshare_anon(self->fd, 0, 8 * MB));
 }

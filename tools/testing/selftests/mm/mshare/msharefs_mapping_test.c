@@ -25,13 +25,8 @@ FIXTURE(map) {
 
 FIXTURE_SETUP(map)
 {
-	ASSERT_EQ(0, mount_instance(self->mnt, sizeof(self->mnt)));
-	snprintf(self->path, sizeof(self->path), "%s/region", self->mnt);
-	self->unit = mshare_unit(self->mnt);
-	ASSERT_NE(0, self->unit);
-	self->fd = open(self->path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ftruncate(self->fd, 4 * self->unit));
+	region_fixture_setup(_metadata, self->mnt, sizeof(self->mnt), self->path,
+			     sizeof(self->path), &self->unit, &self->fd, 4);
 }
 
 FIXTURE_TEARDOWN(map)
@@ -40,39 +35,11 @@ FIXTURE_TEARDOWN(map)
 	umount_instance(self->mnt);
 }
 
-static int create(int fd, uint64_t off, uint64_t size, int prot, int flags,
-		  int objfd, uint64_t objoff)
-{
-	struct mshare_create mc = {
-		.region_offset = off,
-		.size = size,
-		.offset = objoff,
-		.prot = prot,
-		.flags = flags,
-		.fd = objfd,
-	};
-
-	return ioctl(fd, MSHAREFS_CREATE_MAPPING, &mc) ? errno : 0;
-}
-
+/* Anonymous shared read-write memory, charged to overcommit as with mmap(). */
 static int anon(int fd, uint64_t off, uint64_t size)
 {
-	return create(fd, off, size, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS, -1, 0);
-}
-
-/* Large anonymous mappings: not charged to overcommit, as with mmap(). */
-static int anon_noreserve(int fd, uint64_t off, uint64_t size)
-{
-	return create(fd, off, size, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-}
-
-static int unmap(int fd, uint64_t off, uint64_t size)
-{
-	struct mshare_unmap mu = { .region_offset = off, .size = size };
-
-	return ioctl(fd, MSHAREFS_UNMAP, &mu) ? errno : 0;
+	return mshare_create(fd, off, size, PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS, -1, 0);
 }
 
 /* Side by side, with holes; what is mapped is never replaced. */
@@ -95,15 +62,15 @@ TEST_F(map, unmap_then_map_again)
 {
 	unsigned long u = self->unit;
 
-	ASSERT_EQ(0, anon_noreserve(self->fd, 0, 2 * u));
+	ASSERT_EQ(0, mshare_anon(self->fd, 0, 2 * u));
 	ASSERT_EQ(EEXIST, anon(self->fd, u, 4096));
-	ASSERT_EQ(0, unmap(self->fd, u, u));
+	ASSERT_EQ(0, mshare_unmap(self->fd, u, u));
 	ASSERT_EQ(0, anon(self->fd, u, 4096));
 	ASSERT_EQ(EEXIST, anon(self->fd, 0, 4096));
-	ASSERT_EQ(0, unmap(self->fd, 0, 4 * u));
-	ASSERT_EQ(0, anon_noreserve(self->fd, 0, 4 * u));
-	ASSERT_EQ(0, unmap(self->fd, 0, 4 * u));
-	ASSERT_EQ(0, unmap(self->fd, 0, 4 * u));	/* nothing left: fine */
+	ASSERT_EQ(0, mshare_unmap(self->fd, 0, 4 * u));
+	ASSERT_EQ(0, mshare_anon(self->fd, 0, 4 * u));
+	ASSERT_EQ(0, mshare_unmap(self->fd, 0, 4 * u));
+	ASSERT_EQ(0, mshare_unmap(self->fd, 0, 4 * u));	/* nothing left: fine */
 }
 
 TEST_F(map, bad_flags_and_prot)
@@ -111,26 +78,26 @@ TEST_F(map, bad_flags_and_prot)
 	const int rw = PROT_READ | PROT_WRITE;
 	const int ok = MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS;
 
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw,
-				 MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, MAP_FIXED | MAP_ANONYMOUS, -1, 0));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw,
-				 MAP_SHARED_VALIDATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, ok | MAP_POPULATE, -1, 0));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, ok | MAP_LOCKED, -1, 0));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, ok | MAP_GROWSDOWN, -1, 0));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, ok | MAP_STACK, -1, 0));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, ok | MAP_NONBLOCK, -1, 0));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, ok | MAP_FIXED_NOREPLACE, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, rw,
+					MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, rw, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, rw, MAP_FIXED | MAP_ANONYMOUS, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, rw,
+					MAP_SHARED_VALIDATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, rw, ok | MAP_POPULATE, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, rw, ok | MAP_LOCKED, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, rw, ok | MAP_GROWSDOWN, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, rw, ok | MAP_STACK, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, rw, ok | MAP_NONBLOCK, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, rw, ok | MAP_FIXED_NOREPLACE, -1, 0));
 	/* A huge page size without MAP_HUGETLB. */
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw, ok | MAP_HUGE_2MB, -1, 0));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw | 0x100, ok, -1, 0));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw | PROT_GROWSDOWN, ok, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, rw, ok | MAP_HUGE_2MB, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, rw | 0x100, ok, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, rw | PROT_GROWSDOWN, ok, -1, 0));
 	/* Regions hold data: host mappings are never executable. */
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, PROT_EXEC, ok, -1, 0));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, rw | PROT_EXEC, ok, -1, 0));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, PROT_READ | PROT_EXEC, ok, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, PROT_EXEC, ok, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, rw | PROT_EXEC, ok, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, PROT_READ | PROT_EXEC, ok, -1, 0));
 	/* Nothing was mapped by any of them. */
 	EXPECT_EQ(0, anon(self->fd, 0, 4096));
 }
@@ -147,20 +114,18 @@ TEST_F(map, bad_ranges)
 	EXPECT_EQ(EINVAL, anon(self->fd, 0, 5 * u));
 	EXPECT_EQ(EINVAL, anon(self->fd, UINT64_MAX - 4095, 8192));
 	EXPECT_EQ(EINVAL, anon(self->fd, 4096, UINT64_MAX - 4095));
-	EXPECT_EQ(EINVAL, unmap(self->fd, 0, 0));
-	EXPECT_EQ(EINVAL, unmap(self->fd, 100, 4096));
-	EXPECT_EQ(EINVAL, unmap(self->fd, 0, 5 * u));
-	EXPECT_EQ(EINVAL, unmap(self->fd, UINT64_MAX - 4095, 8192));
+	EXPECT_EQ(EINVAL, mshare_unmap(self->fd, 0, 0));
+	EXPECT_EQ(EINVAL, mshare_unmap(self->fd, 100, 4096));
+	EXPECT_EQ(EINVAL, mshare_unmap(self->fd, 0, 5 * u));
+	EXPECT_EQ(EINVAL, mshare_unmap(self->fd, UINT64_MAX - 4095, 8192));
 }
 
 /* A region may be larger than the host mm can hold; mappings may not. */
 TEST_F(map, beyond_host_address_space)
 {
-	char p[128];
 	int fd;
 
-	snprintf(p, sizeof(p), "%s/huge", self->mnt);
-	fd = open(p, O_RDWR | O_CREAT | O_EXCL, 0600);
+	fd = region_create(self->mnt, "huge", 0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ftruncate(fd, 1LL << 50));
 	/* x86-64: 47 bits, less the 1 GiB below the region in the host. */
@@ -173,50 +138,49 @@ TEST_F(map, beyond_host_address_space)
 
 TEST_F(map, anonymous_needs_fd_minus_one)
 {
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, PROT_READ,
-				 MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS, 0, 0));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, PROT_READ,
-				 MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS, -1, 4096));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, PROT_READ,
+					MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS, 0, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, PROT_READ,
+					MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS, -1, 4096));
 }
 
 TEST_F(map, bad_object_fd)
 {
 	int flags = MAP_SHARED | MAP_FIXED;
 	int dirfd, other;
-	char p[128];
 
-	EXPECT_EQ(EBADF, create(self->fd, 0, 4096, PROT_READ, flags, 9999, 0));
-	EXPECT_EQ(EBADF, create(self->fd, 0, 4096, PROT_READ, flags, -1, 0));
+	EXPECT_EQ(EBADF, mshare_create(self->fd, 0, 4096, PROT_READ, flags, 9999, 0));
+	EXPECT_EQ(EBADF, mshare_create(self->fd, 0, 4096, PROT_READ, flags, -1, 0));
 
 	/* A region cannot be the object of a region, not even itself. */
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, PROT_READ, flags, self->fd, 0));
-	snprintf(p, sizeof(p), "%s/other", self->mnt);
-	other = open(p, O_RDWR | O_CREAT | O_EXCL, 0600);
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, PROT_READ, flags, self->fd, 0));
+	other = region_create(self->mnt, "other", 0);
 	ASSERT_LE(0, other);
 	ASSERT_EQ(0, ftruncate(other, self->unit));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, PROT_READ, flags, other, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, PROT_READ, flags, other, 0));
 	close(other);
 
 	/* What mmap() cannot map, the region cannot either. */
 	dirfd = open("/tmp", O_RDONLY | O_DIRECTORY);
 	ASSERT_LE(0, dirfd);
-	EXPECT_EQ(ENODEV, create(self->fd, 0, 4096, PROT_READ, flags, dirfd, 0));
+	EXPECT_EQ(ENODEV, mshare_create(self->fd, 0, 4096, PROT_READ, flags, dirfd, 0));
 	close(dirfd);
 	/* Objects are regular files: not /dev/zero, though mmap() takes it. */
 	dirfd = open("/dev/zero", O_RDWR);
 	ASSERT_LE(0, dirfd);
-	EXPECT_EQ(ENODEV, create(self->fd, 0, 4096, PROT_READ, flags, dirfd, 0));
+	EXPECT_EQ(ENODEV, mshare_create(self->fd, 0, 4096, PROT_READ, flags, dirfd, 0));
 	close(dirfd);
 	dirfd = open("/tmp", O_PATH);
 	ASSERT_LE(0, dirfd);
-	EXPECT_EQ(EBADF, create(self->fd, 0, 4096, PROT_READ, flags, dirfd, 0));
+	EXPECT_EQ(EBADF, mshare_create(self->fd, 0, 4096, PROT_READ, flags, dirfd, 0));
 	close(dirfd);
 
 	/* MAP_HUGETLB goes with MAP_ANONYMOUS only. */
 	other = memfd_create("obj", 0);
 	ASSERT_LE(0, other);
 	ASSERT_EQ(0, ftruncate(other, 1 << 21));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 1 << 21, PROT_READ, flags | MAP_HUGETLB, other, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 1 << 21, PROT_READ, flags | MAP_HUGETLB,
+					other, 0));
 	close(other);
 }
 
@@ -239,20 +203,18 @@ TEST_F(map, needs_writable_region)
 
 	ASSERT_LE(0, ro);
 	EXPECT_EQ(EBADF, anon(ro, 0, 4096));
-	EXPECT_EQ(EBADF, unmap(ro, 0, 4096));
+	EXPECT_EQ(EBADF, mshare_unmap(ro, 0, 4096));
 	close(ro);
 }
 
 TEST_F(map, unsized_region)
 {
-	char p[128];
 	int fd;
 
-	snprintf(p, sizeof(p), "%s/unsized", self->mnt);
-	fd = open(p, O_RDWR | O_CREAT | O_EXCL, 0600);
+	fd = region_create(self->mnt, "unsized", 0);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(EINVAL, anon(fd, 0, 4096));
-	EXPECT_EQ(EINVAL, unmap(fd, 0, 4096));
+	EXPECT_EQ(EINVAL, mshare_unmap(fd, 0, 4096));
 	close(fd);
 }
 
@@ -265,26 +227,26 @@ TEST_F(map, memfd_and_tmpfs_objects)
 	mfd = memfd_create("obj", 0);
 	ASSERT_LE(0, mfd);
 	ASSERT_EQ(0, ftruncate(mfd, 1 << 20));
-	EXPECT_EQ(0, create(self->fd, 0, 1 << 20, PROT_READ | PROT_WRITE, flags, mfd, 0));
+	EXPECT_EQ(0, mshare_create(self->fd, 0, 1 << 20, PROT_READ | PROT_WRITE, flags, mfd, 0));
 	/* At an offset into the object, next to the first mapping. */
-	EXPECT_EQ(0, create(self->fd, 1 << 20, 1 << 19, PROT_READ, flags, mfd, 1 << 19));
-	EXPECT_EQ(EINVAL, create(self->fd, 1 << 21, 4096, PROT_READ, flags, mfd, 100));
+	EXPECT_EQ(0, mshare_create(self->fd, 1 << 20, 1 << 19, PROT_READ, flags, mfd, 1 << 19));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 1 << 21, 4096, PROT_READ, flags, mfd, 100));
 
 	/* Checked as mmap() checks: a read-only fd maps only for reading. */
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", mfd);
 	ro = open(p, O_RDONLY);
 	ASSERT_LE(0, ro);
-	EXPECT_EQ(EACCES, create(self->fd, self->unit, 4096,
-				 PROT_READ | PROT_WRITE, flags, ro, 0));
-	EXPECT_EQ(0, create(self->fd, self->unit, 4096, PROT_READ, flags, ro, 0));
+	EXPECT_EQ(EACCES, mshare_create(self->fd, self->unit, 4096,
+					PROT_READ | PROT_WRITE, flags, ro, 0));
+	EXPECT_EQ(0, mshare_create(self->fd, self->unit, 4096, PROT_READ, flags, ro, 0));
 	close(ro);
 	close(mfd);
 
 	tfd = open("/dev/shm/mshare-obj", O_RDWR | O_CREAT | O_TRUNC, 0600);
 	ASSERT_LE(0, tfd);
 	ASSERT_EQ(0, ftruncate(tfd, 1 << 20));
-	EXPECT_EQ(0, create(self->fd, 2 * self->unit, 1 << 20,
-			    PROT_READ | PROT_WRITE, flags, tfd, 0));
+	EXPECT_EQ(0, mshare_create(self->fd, 2 * self->unit, 1 << 20,
+				   PROT_READ | PROT_WRITE, flags, tfd, 0));
 	close(tfd);
 	unlink("/dev/shm/mshare-obj");
 }
@@ -304,30 +266,16 @@ TEST_F(map, noexec_mount)
 	fd = open(p, O_RDWR | O_CREAT, 0700);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ftruncate(fd, 4096));
-	EXPECT_EQ(EINVAL, create(self->fd, 0, 4096, PROT_READ | PROT_EXEC,
-				 MAP_SHARED | MAP_FIXED, fd, 0));
-	EXPECT_EQ(0, create(self->fd, 0, 4096, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 0, 4096, PROT_READ | PROT_EXEC,
+					MAP_SHARED | MAP_FIXED, fd, 0));
+	EXPECT_EQ(0, mshare_create(self->fd, 0, 4096, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0));
 	close(fd);
 	/* The host mapping holds the file, and so the mount, until it goes. */
 	EXPECT_EQ(-1, umount(dir));
 	EXPECT_EQ(EBUSY, errno);
-	EXPECT_EQ(0, unmap(self->fd, 0, 4096));
+	EXPECT_EQ(0, mshare_unmap(self->fd, 0, 4096));
 	EXPECT_EQ(0, umount(dir));
 	rmdir(dir);
-}
-
-static int set_nr_hugepages(long n)
-{
-	char buf[32];
-	int fd, len;
-
-	fd = open("/proc/sys/vm/nr_hugepages", O_WRONLY);
-	if (fd < 0)
-		return -1;
-	len = snprintf(buf, sizeof(buf), "%ld\n", n);
-	len = write(fd, buf, len) == len ? 0 : -1;
-	close(fd);
-	return len;
 }
 
 /*
@@ -341,26 +289,26 @@ TEST_F(map, hugetlb_anonymous_and_file)
 	long rsvd0;
 	int hfd;
 
-	ASSERT_EQ(0, set_nr_hugepages(8));
+	ASSERT_EQ(0, hugepages_set(8));
 	if (meminfo_kb("HugePages_Total") < 8)
 		SKIP(return, "could not reserve 8 huge pages");
 	rsvd0 = meminfo_kb("HugePages_Rsvd");
 
-	EXPECT_EQ(0, create(self->fd, 0, 4 << 20, PROT_READ | PROT_WRITE,
-			    flags | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0));
+	EXPECT_EQ(0, mshare_create(self->fd, 0, 4 << 20, PROT_READ | PROT_WRITE,
+				   flags | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0));
 	EXPECT_EQ(rsvd0 + 2, meminfo_kb("HugePages_Rsvd"));
-	EXPECT_EQ(EINVAL, create(self->fd, 8 << 20, 4096, PROT_READ | PROT_WRITE,
-				 flags | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0));
-	EXPECT_EQ(EINVAL, create(self->fd, 8 << 20, 2 << 20, PROT_READ | PROT_WRITE,
-				 flags | MAP_ANONYMOUS | MAP_HUGETLB |
-				 (63 << MAP_HUGE_SHIFT), -1, 0));
-	EXPECT_EQ(0, unmap(self->fd, 0, 4 << 20));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 8 << 20, 4096, PROT_READ | PROT_WRITE,
+					flags | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0));
+	EXPECT_EQ(EINVAL, mshare_create(self->fd, 8 << 20, 2 << 20, PROT_READ | PROT_WRITE,
+					flags | MAP_ANONYMOUS | MAP_HUGETLB |
+					(63 << MAP_HUGE_SHIFT), -1, 0));
+	EXPECT_EQ(0, mshare_unmap(self->fd, 0, 4 << 20));
 	EXPECT_EQ(rsvd0, meminfo_kb("HugePages_Rsvd"));
 
 	hfd = open("/dev/hugepages/mshare-obj", O_RDWR | O_CREAT, 0600);
 	ASSERT_LE(0, hfd);
-	EXPECT_EQ(0, create(self->fd, self->unit, 4 << 20,
-			    PROT_READ | PROT_WRITE, flags, hfd, 0));
+	EXPECT_EQ(0, mshare_create(self->fd, self->unit, 4 << 20,
+				   PROT_READ | PROT_WRITE, flags, hfd, 0));
 	EXPECT_EQ(rsvd0 + 2, meminfo_kb("HugePages_Rsvd"));
 	close(hfd);
 	unlink("/dev/hugepages/mshare-obj");
@@ -371,7 +319,7 @@ TEST_F(map, hugetlb_anonymous_and_file)
 	close(self->fd);
 	self->fd = -1;
 	EXPECT_EQ(rsvd0, meminfo_kb("HugePages_Rsvd"));
-	set_nr_hugepages(0);
+	hugepages_set(0);
 }
 
 /* The object is checked with the caller's credentials. */
@@ -379,8 +327,8 @@ static int map_as_user(void *arg)
 {
 	int *fds = arg;
 
-	return create(fds[0], 0, 4096, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_FIXED, fds[1], 0);
+	return mshare_create(fds[0], 0, 4096, PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_FIXED, fds[1], 0);
 }
 
 TEST_F(map, caller_credentials)
@@ -401,12 +349,10 @@ TEST_F(map, caller_credentials)
 
 static long cgroup_current(const char *cg)
 {
-	char path[128], buf[64];
+	char path[128];
 
 	snprintf(path, sizeof(path), "%s/memory.current", cg);
-	if (read_file(path, buf, sizeof(buf)) <= 0)
-		return -1;
-	return strtol(buf, NULL, 10);
+	return read_long_file(path);
 }
 
 /*
@@ -444,7 +390,7 @@ TEST_F(map, charged_to_callers_memcg)
 	/* Each mapping costs well over 1 KiB: VMA, shmem inode, file, dentry. */
 	EXPECT_LT(before + 2000 * 1024, after);
 
-	ASSERT_EQ(0, unmap(self->fd, 0, 2000 * 8192));
+	ASSERT_EQ(0, mshare_unmap(self->fd, 0, 2000 * 8192));
 	fd = open("/sys/fs/cgroup/cgroup.procs", O_WRONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ((ssize_t)strlen(pid), write(fd, pid, strlen(pid)));

@@ -103,13 +103,6 @@ static void touch_some(volatile unsigned long *p, int n, int id, struct role_sta
 	}
 }
 
-static void *map_region(int fd, unsigned long u)
-{
-	void *p = mmap(NULL, u, RW, MAP_SHARED, fd, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
 static void error(struct role_stats *st, long err)
 {
 	st->errors++;
@@ -124,7 +117,7 @@ static int faulter(struct race *rc, int id, int fd, unsigned long u)
 	int zfd;
 
 	zfd = open("/dev/zero", O_RDONLY);
-	p = map_region(fd, u);
+	p = map_region(fd, u, RW);
 	if (!p || zfd < 0)
 		return 1;
 	catch_faults();
@@ -205,7 +198,7 @@ static int forker(struct race *rc, int fd, unsigned long u)
 		}
 		if (pid == 0) {
 			struct role_stats mine = { 0 };
-			volatile unsigned long *p = map_region(fd, u);
+			volatile unsigned long *p = map_region(fd, u, RW);
 
 			if (!p)
 				_exit(1);
@@ -232,7 +225,7 @@ static int remapper(struct race *rc, int fd, unsigned long u)
 
 	catch_faults();
 	while (!rc->stop) {
-		volatile unsigned long *p = map_region(fd, u);
+		volatile unsigned long *p = map_region(fd, u, RW);
 
 		if (!p) {
 			error(st, errno);

@@ -9,7 +9,6 @@
 #define _GNU_SOURCE
 #include <linux/msharefs.h>
 #include <linux/userfaultfd.h>
-#include <poll.h>
 #include <sched.h>
 #include <sys/swap.h>
 #include <sys/syscall.h>
@@ -83,11 +82,40 @@ static unsigned long check_file_pages(int fd, unsigned long len, unsigned long s
 	return bad;
 }
 
-static char *map_region(int fd, unsigned long size, int prot)
+/*
+ * Fork a child that maps the region (fd, of u bytes) and fill_pages() its
+ * first len bytes with seed at word 0: it exits 0, or 1 if it cannot map.
+ * Returns the pid (-1 if fork failed).
+ */
+static pid_t fill_in_child(int fd, unsigned long u, unsigned long len, unsigned long seed)
 {
-	char *p = mmap(NULL, size, prot, MAP_SHARED, fd, 0);
+	pid_t pid = fork_child();
 
-	return p == MAP_FAILED ? NULL : p;
+	if (pid == 0) {
+		char *p = map_region(fd, u, RW);
+
+		if (!p)
+			_exit(1);
+		fill_pages(p, len, seed, 0);
+		_exit(0);
+	}
+	return pid;
+}
+
+/*
+ * Fork a child that maps the region read-only and check_pages() its first
+ * len bytes: it exits 0 if they hold seed, 2 if not, 1 if it cannot map.
+ */
+static pid_t check_in_child(int fd, unsigned long u, unsigned long len, unsigned long seed)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		char *p = map_region(fd, u, PROT_READ);
+
+		_exit(!p ? 1 : check_pages(p, len, seed, 0) ? 2 : 0);
+	}
+	return pid;
 }
 
 /* mmap() that is expected to fail: its errno, or 0 (and unmapped) if it worked. */
@@ -101,13 +129,6 @@ static int mmap_err(void *addr, unsigned long len, int prot, int flags, int fd, 
 	return 0;
 }
 
-static void *shared_mem(size_t size)
-{
-	void *p = mmap(NULL, size, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
 static int pin_cpu(int cpu)
 {
 	cpu_set_t set;
@@ -115,57 +136,6 @@ static int pin_cpu(int cpu)
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	return sched_setaffinity(0, sizeof(set), &set);
-}
-
-/* Read n bytes from fd within secs seconds; returns how many came. */
-static int read_n(int fd, int n, int secs)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	time_t end = time(NULL) + secs;
-	char buf[64];
-	int got = 0;
-
-	while (got < n) {
-		int left = end - time(NULL);
-		ssize_t r;
-
-		if (left <= 0 || poll(&pfd, 1, left * 1000) <= 0)
-			break;
-		r = read(fd, buf, n - got < (int)sizeof(buf) ? n - got : (int)sizeof(buf));
-		if (r <= 0)
-			break;
-		got += r;
-	}
-	return got;
-}
-
-/* Write n bytes to fd (one per waiting child). */
-static void release_n(int fd, int n)
-{
-	char buf[64] = { 0 };
-
-	while (n > 0) {
-		int k = n < (int)sizeof(buf) ? n : (int)sizeof(buf);
-
-		if (write(fd, buf, k) != k)
-			return;
-		n -= k;
-	}
-}
-
-/* In a child: block until the parent releases it. */
-static void child_wait(int fd)
-{
-	char c;
-
-	if (read(fd, &c, 1) != 1)
-		_exit(100);
-}
-
-static void child_ready(int fd)
-{
-	if (write(fd, "r", 1) != 1)
-		_exit(101);
 }
 
 static int fault_kind(void *addr, int write, void **where)
@@ -187,13 +157,8 @@ FIXTURE_SETUP(share)
 {
 	self->fd = -1;
 	self->zram = 0;
-	ASSERT_EQ(0, mount_instance(self->mnt, sizeof(self->mnt)));
-	snprintf(self->path, sizeof(self->path), "%s/region", self->mnt);
-	self->unit = mshare_unit(self->mnt);
-	ASSERT_NE(0, self->unit);
-	self->fd = open(self->path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ftruncate(self->fd, self->unit));
+	region_fixture_setup(_metadata, self->mnt, sizeof(self->mnt), self->path,
+			     sizeof(self->path), &self->unit, &self->fd, 1);
 }
 
 static void zram_off(void)
@@ -257,11 +222,9 @@ TEST_F(share, mmap_refusals)
 
 TEST_F(share, mmap_unsized_region)
 {
-	char p[160];
 	int fd;
 
-	snprintf(p, sizeof(p), "%s/unsized", self->mnt);
-	fd = open(p, O_RDWR | O_CREAT | O_EXCL, 0600);
+	fd = region_create(self->mnt, "unsized", 0);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(EINVAL, mmap_err(NULL, self->unit, RW, MAP_SHARED, fd, 0));
 	EXPECT_EQ(EINVAL, mmap_err(NULL, PAGE, RW, MAP_SHARED, fd, 0));
@@ -360,16 +323,8 @@ TEST_F(share, read_only_mappings)
 	pid_t pid;
 
 	ASSERT_EQ(0, mshare_anon(self->fd, 0, 2 * MB));
-	pid = fork_child();
+	pid = fill_in_child(self->fd, self->unit, 2 * MB, 1);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		char *p = map_region(self->fd, self->unit, RW);
-
-		if (!p)
-			_exit(1);
-		fill_pages(p, 2 * MB, 1, 0);
-		_exit(0);
-	}
 	ASSERT_EQ(0, wait_child(pid, &st, 30));
 	ASSERT_TRUE(exited_with(st, 0));
 
@@ -384,13 +339,8 @@ TEST_F(share, read_only_mappings)
 	}
 
 	/* The data never changed. */
-	pid = fork_child();
+	pid = check_in_child(self->fd, self->unit, 2 * MB, 1);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		char *p = map_region(self->fd, self->unit, PROT_READ);
-
-		_exit(!p ? 1 : check_pages(p, 2 * MB, 1, 0) ? 2 : 0);
-	}
 	ASSERT_EQ(0, wait_child(pid, &st, 30));
 	EXPECT_TRUE(exited_with(st, 0));
 }
@@ -522,16 +472,8 @@ TEST_F_TIMEOUT(share, no_faults_after_link_1g, 240)
 	ASSERT_NE(NULL, res);
 	ASSERT_EQ(0, mshare_anon(self->fd, 0, u));
 
-	pid = fork_child();
+	pid = fill_in_child(self->fd, u, u, 6);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		char *p = map_region(self->fd, u, RW);
-
-		if (!p)
-			_exit(1);
-		fill_pages(p, u, 6, 0);
-		_exit(0);
-	}
 	ASSERT_EQ(0, wait_child(pid, &st, 200));
 	ASSERT_TRUE(exited_with(st, 0));
 
@@ -629,13 +571,8 @@ TEST_F_TIMEOUT(share, unlink_on_munmap_exit_exec, 120)
 			TH_LOG("child %d: status %#x", k, st);
 	}
 	/* Nothing the first child did after munmap reached the host. */
-	pid = fork_child();
+	pid = check_in_child(rfd, u, size, 7);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		char *p = map_region(rfd, u, PROT_READ);
-
-		_exit(!p ? 1 : check_pages(p, size, 7, 0) ? 2 : 0);
-	}
 	ASSERT_EQ(0, wait_child(pid, &st, 60));
 	EXPECT_TRUE(exited_with(st, 0));
 
@@ -1333,9 +1270,33 @@ TEST_F(share, maps_show_path)
 	munmap(p, u);
 }
 
-struct pt_res {
-	long vmpte0, vmpte1, minflt, bad;
+struct proc_res {
+	long minflt, vmpte0, vmpte1;
 };
+
+/*
+ * In a child: map the region (fd, of u bytes) and write byte off of every
+ * page; VmPTE before and after and the minor faults taken go to *r. Exits 1
+ * if it cannot map; returns the mapping.
+ */
+static volatile char *touch_all(int fd, unsigned long u, unsigned long off, struct proc_res *r)
+{
+	volatile char *p;
+	unsigned long i;
+	long f0;
+
+	r->vmpte0 = proc_status_kb("VmPTE");
+	p = map_region(fd, u, RW);
+	if (!p)
+		_exit(1);
+	self_minflt();
+	f0 = self_minflt();
+	for (i = 0; i < u / PAGE; i++)
+		p[i * PAGE + off] = 1;
+	r->minflt = self_minflt() - f0;
+	r->vmpte1 = proc_status_kb("VmPTE");
+	return p;
+}
 
 /*
  * VmPTE of a process that maps and touches 1 GiB stays small, while
@@ -1348,7 +1309,7 @@ TEST_F_TIMEOUT(share, vmpte_small_pagetables_once_1g, 240)
 	unsigned long u = self->unit;
 	int go[2][2], ready[2], fin[2], k, st[2];
 	long pt0, pt1, pt2;
-	struct pt_res *res;
+	struct proc_res *res;
 	pid_t pid[2];
 
 	res = shared_mem(PAGE);
@@ -1363,24 +1324,11 @@ TEST_F_TIMEOUT(share, vmpte_small_pagetables_once_1g, 240)
 		pid[k] = fork_child();
 		ASSERT_LE(0, pid[k]);
 		if (pid[k] == 0) {
-			volatile char *p;
-			unsigned long i;
-			long f0;
-
 			/* malloc's heap and the result page, before the figure */
 			res[k].vmpte0 = proc_status_kb("VmPTE");
 			child_ready(ready[1]);
 			child_wait(go[k][0]);
-			res[k].vmpte0 = proc_status_kb("VmPTE");
-			p = (volatile char *)map_region(self->fd, u, RW);
-			if (!p)
-				_exit(1);
-			self_minflt();
-			f0 = self_minflt();
-			for (i = 0; i < u / PAGE; i++)
-				p[i * PAGE + k] = 1;
-			res[k].minflt = self_minflt() - f0;
-			res[k].vmpte1 = proc_status_kb("VmPTE");
+			touch_all(self->fd, u, k, &res[k]);
 			child_ready(ready[1]);
 			child_wait(fin[0]);
 			_exit(0);
@@ -1472,10 +1420,6 @@ TEST_F(share, two_processes_exchange)
 
 #define NPROC	64
 
-struct proc_res {
-	long minflt, vmpte0, vmpte1;
-};
-
 /*
  * 64 processes each map the same fully touched 1 GiB region: PageTables
  * grows by at most 2.2 MiB + 64 x 8 KiB over the figure taken before the
@@ -1505,29 +1449,19 @@ TEST_F_TIMEOUT(share, sixty_four_processes_1g, 300)
 		pid[i] = fork_child();
 		ASSERT_LE(0, pid[i]);
 		if (pid[i] == 0) {
-			volatile char *p;
-			unsigned long j;
-			long f0;
+			char *p;
+			int j;
 
 			/* malloc's heap and the result page, before the figure */
 			res[i].vmpte0 = proc_status_kb("VmPTE");
 			child_ready(ready[1]);
 			child_wait(i == NPROC - 1 ? go2[0] : go1[0]);
-			res[i].vmpte0 = proc_status_kb("VmPTE");
-			p = (volatile char *)map_region(self->fd, u, RW);
-			if (!p)
-				_exit(1);
-			self_minflt();
-			f0 = self_minflt();
-			for (j = 0; j < u / PAGE; j++)
-				p[j * PAGE + 64 + i] = 1;
-			res[i].minflt = self_minflt() - f0;
-			res[i].vmpte1 = proc_status_kb("VmPTE");
-			fill_pages((char *)p + i * stride, 16 * PAGE, 100 + i, 0);
+			p = (char *)touch_all(self->fd, u, 64 + i, &res[i]);
+			fill_pages(p + i * stride, 16 * PAGE, 100 + i, 0);
 			child_ready(ready[1]);
 			child_wait(go3[0]);
 			for (j = 0; j < NPROC; j++)
-				if (check_pages((char *)p + j * stride, 16 * PAGE, 100 + j, 0))
+				if (check_pages(p + j * stride, 16 * PAGE, 100 + j, 0))
 					_exit(2);
 			_exit(0);
 		}
@@ -1538,16 +1472,8 @@ TEST_F_TIMEOUT(share, sixty_four_processes_1g, 300)
 	pt0 = meminfo_kb("PageTables");
 
 	/* Populate all of it from another process, which then exits. */
-	pop = fork_child();
+	pop = fill_in_child(self->fd, u, u, 99);
 	ASSERT_LE(0, pop);
-	if (pop == 0) {
-		char *p = map_region(self->fd, u, RW);
-
-		if (!p)
-			_exit(1);
-		fill_pages(p, u, 99, 0);
-		_exit(0);
-	}
 	ASSERT_EQ(0, wait_child(pop, &st, 200));
 	ASSERT_TRUE(exited_with(st, 0));
 
@@ -1758,13 +1684,16 @@ TEST_F_TIMEOUT(kind, shared_both_ways, 90)
 	if (file)
 		EXPECT_EQ(0, check_file_pages(self->objfd, KIND_SIZE, 31, 1));
 
+	EXPECT_EQ(0, msync(p, u, MS_SYNC));
+	EXPECT_EQ(0, fsync(self->fd));
 	if (variant->type == K_EXT2) {
 		/* Written back to the disk, and written again after writeback. */
 		EXPECT_EQ(0, fsync(self->objfd));
 		EXPECT_EQ(0, ext2_on_disk_bad(self->objpath, 30, 0));
 		EXPECT_EQ(0, ext2_on_disk_bad(self->objpath, 31, 1));
 		fill_pages(p, KIND_SIZE, 32, 0);
-		EXPECT_EQ(0, fsync(self->objfd));
+		/* msync() of the region reaches the file, as with mmap(). */
+		EXPECT_EQ(0, msync(p, u, MS_SYNC));
 		EXPECT_EQ(0, ext2_on_disk_bad(self->objpath, 32, 0));
 	}
 	munmap(p, u);
