@@ -44,6 +44,7 @@ struct result {
 
 struct phase {
 	const char *name;
+	long pt_start;		/* PageTables before the N processes are forked */
 	long pt_before;		/* PageTables with the N processes forked, idle */
 	long pt_populated;	/* after the first process wrote every page */
 	long pt_attached;	/* with all N attached */
@@ -162,6 +163,8 @@ static void run_phase(struct phase *ph, int fd, void (*destroy)(void *), void *a
 
 	if (!pids || !bytes || pipe(alive) || pipe(go) || pipe(res) || pipe(release))
 		die("setup");
+	drain_slabs();
+	ph->pt_start = meminfo_kb("PageTables");
 	for (k = 0; k < nproc; k++) {
 		pids[k] = fork_child();
 		if (pids[k] < 0)
@@ -233,7 +236,7 @@ static void run_phase(struct phase *ph, int fd, void (*destroy)(void *), void *a
 
 	destroy(arg);
 	drain_slabs();
-	ph->pt_after = wait_pagetables(ph->pt_before, 5);
+	ph->pt_after = wait_pagetables(ph->pt_start, 5);
 }
 
 struct region {
@@ -330,6 +333,8 @@ int main(int argc, char **argv)
 	printf("(processes attach one after the other; times under emulation are comparable\n"
 	       " only within one run, so only their ratio is given)\n\n");
 	printf("%-40s %12s %12s   %s\n", "", "msharefs", "memfd", "target (msharefs)");
+	printf("%-40s %12ld %12ld\n", "PageTables at start, no process (kB)",
+	       a.pt_start, b.pt_start);
 	printf("%-40s %12ld %12ld\n", "PageTables before (kB)", a.pt_before, b.pt_before);
 	printf("%-40s %12ld %12ld\n", "PageTables growth, first process (kB)",
 	       a.pt_populated - a.pt_before, b.pt_populated - b.pt_before);
@@ -347,6 +352,8 @@ int main(int argc, char **argv)
 
 	printf("processes=%d\n", nproc);
 	printf("size_gib=%ld\n", gib);
+	printf("msharefs_pagetables_start_kb=%ld\n", a.pt_start);
+	printf("memfd_pagetables_start_kb=%ld\n", b.pt_start);
 	printf("msharefs_pagetables_before_kb=%ld\n", a.pt_before);
 	printf("memfd_pagetables_before_kb=%ld\n", b.pt_before);
 	printf("msharefs_pagetables_first_kb=%ld\n", a.pt_populated - a.pt_before);
