@@ -26,6 +26,7 @@
 #include <linux/uaccess.h>
 #include <linux/userfaultfd_k.h>
 #include <linux/workqueue.h>
+#include <asm/tlb.h>
 #include <asm/tlbflush.h>
 #include <uapi/linux/msharefs.h>
 
@@ -222,6 +223,13 @@ static long mshare_op_munmap(struct mshare_op *op)
 	}
 
 	unmap_mapping_range(op->mapping, off, op->len, 0);
+	/*
+	 * Each unlink flushed the process's TLB, with IPIs that wait for
+	 * GUP-fast walkers on its CPUs; a paravirt flush may skip a preempted
+	 * vCPU instead. Before the host frees tables those walkers may still
+	 * be reading, synchronise with every CPU, as huge_pmd_unshare() does.
+	 */
+	tlb_remove_table_sync_one();
 	spin_lock(&region->lock);
 	for (slot = off >> PUD_SHIFT;
 	     slot < region->nr_slots && slot << PUD_SHIFT < off + op->len; slot++)
