@@ -741,8 +741,9 @@ vm_fault_t mshare_fault(struct vm_area_struct *vma, unsigned long address,
 	if (ret & VM_FAULT_ERROR)
 		goto out;
 
-	linked = mshare_link(vma, sharer, pud, haddr);
-	if (linked < 0)
+	/* Linked already (the usual case): no need for the PUD lock. */
+	if (pud_none(pudp_get(pud)) &&
+	    mshare_link(vma, sharer, pud, haddr) < 0)
 		ret = VM_FAULT_SIGBUS;
 out:
 	mmap_read_unlock(host);
