@@ -7,6 +7,32 @@
  * share its page tables. This file holds the mm side; fs/msharefs/ holds
  * the files.
  *
+ * The rule of table lifetime
+ *
+ * A process walks a region's host PMD and PTE tables through the PUD
+ * entries that link them, holding only its own locks: its mmap_lock (or a
+ * VMA lock) for smaps, pagemap, mincore, GUP and the other page walkers,
+ * RCU for pte_offset_map*() users, interrupts off for GUP-fast. Unlinking
+ * does not wait for any of them. So:
+ *
+ * 1. A host PMD table is never freed while the region exists: once a slot
+ *    has one, it stays until the host mm is torn down, when no process
+ *    maps the region any more (a mapping holds the file). free_pgd_range()
+ *    leaves a host's tables alone; mshare_region_free() frees them. This
+ *    costs 4 KiB per GiB of the region ever mapped.
+ * 2. A host PTE table is freed only by clearing its PMD entry under the
+ *    PMD lock and the table's PTE lock, after checking under both that
+ *    every entry is none, and then only after an RCU grace period
+ *    (pte_free_defer()), which also waits for GUP-fast walkers with
+ *    interrupts off. Every pte_offset_map*() user holds RCU and checks the
+ *    PMD entry again under the PTE lock, so a walker that read the entry
+ *    before it was cleared either finds it changed or works on a table
+ *    still allocated. khugepaged's retract_page_tables() follows the same
+ *    rule; page-table reclaim must too.
+ * 3. A sharer stays counted (&struct mshare_sharer.nr_linked) until its
+ *    TLB has been flushed after an unlink, so that host flushes reach it
+ *    for as long as any of its CPUs may still translate through the link.
+ *
  * Copyright (C) 2026 The msharefs developers
  */
 
@@ -22,6 +48,8 @@
 #include <linux/mshare.h>
 #include <linux/pgtable.h>
 #include <linux/sched/mm.h>
+#include <linux/secretmem.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/userfaultfd_k.h>
@@ -29,6 +57,8 @@
 #include <asm/tlb.h>
 #include <asm/tlbflush.h>
 #include <uapi/linux/msharefs.h>
+
+#include "internal.h"
 
 /*
  * The host mm's mmap_lock is taken inside a process's mmap_lock (or VMA
@@ -44,6 +74,8 @@ static struct lock_class_key mshare_host_mmap_lock_key;
  * @start: the address of region offset 0 in @mm
  * @len: the length of the VMA
  * @nr_linked: how many PUD entries of the VMA link host PMD tables
+ * @mn_started: host invalidations forwarded to @mm's notifiers and not
+ *	ended yet
  *
  * Allocated at the VMA's first fault, freed when the VMA is closed. It is
  * what the host's TLB flushes are forwarded to.
@@ -54,6 +86,7 @@ struct mshare_sharer {
 	unsigned long start;
 	unsigned long len;
 	unsigned long nr_linked;
+	atomic_t mn_started;
 };
 
 /**
@@ -82,6 +115,7 @@ struct mshare_region *mshare_region_alloc(void)
 	}
 	spin_lock_init(&region->lock);
 	INIT_LIST_HEAD(&region->sharers);
+	init_waitqueue_head(&region->mn_wq);
 	mutex_init(&region->mn_lock);
 	lockdep_set_class(&region->mm->mmap_lock, &mshare_host_mmap_lock_key);
 #ifdef CONFIG_MEMCG
@@ -100,6 +134,33 @@ struct mshare_region *mshare_region_alloc(void)
 	return region;
 }
 
+/*
+ * exit_mmap() frees the tables its VMAs span; a host also keeps tables
+ * where its mappings were unmapped (rule 1 below). Free those, in every
+ * gap between the host's VMAs, first.
+ */
+static void mshare_free_gap_tables(struct mm_struct *mm)
+{
+	unsigned long prev_end = FIRST_USER_ADDRESS;
+	struct vm_area_struct *vma;
+	struct mmu_gather tlb;
+	VMA_ITERATOR(vmi, mm, 0);
+
+	mmap_write_lock(mm);
+	tlb_gather_mmu(&tlb, mm);
+	for_each_vma(vmi, vma) {
+		if (vma->vm_start > prev_end)
+			free_pgd_range(&tlb, prev_end, vma->vm_start, prev_end,
+				       vma->vm_start);
+		prev_end = vma->vm_end;
+	}
+	if (prev_end < MSHARE_HOST_END)
+		free_pgd_range(&tlb, prev_end, MSHARE_HOST_END, prev_end,
+			       USER_PGTABLES_CEILING);
+	tlb_finish_mmu(&tlb);
+	mmap_write_unlock(mm);
+}
+
 /**
  * mshare_region_free - tear down a region and its host mm
  * @region: the region, which nobody maps or uses any more
@@ -116,8 +177,13 @@ void mshare_region_free(struct mshare_region *region)
 	WARN_ON_ONCE(!list_empty(&region->sharers));
 	for (i = 0; i < region->nr_slots; i++)
 		WARN_ON_ONCE(region->links[i]);
-	if (region->mn_registered)
+	if (region->mn_registered) {
+		mmu_notifier_unregister(&region->mn_fwd, region->mm);
 		mmu_notifier_unregister(&region->mn, region->mm);
+	}
+	/* Nobody can walk the host's tables now: they may be freed. */
+	clear_bit(MMF_MSHARE_HOST, &region->mm->flags);
+	mshare_free_gap_tables(region->mm);
 	mmput(region->mm);
 	kvfree(region->links);
 	mutex_destroy(&region->mn_lock);
@@ -181,6 +247,94 @@ struct mshare_op {
 	long ret;
 };
 
+/* The host's PUD entry for @addr, or NULL if the host has no PUD table. */
+static pud_t *mshare_host_pud(struct mm_struct *host, unsigned long addr)
+{
+	pgd_t *pgd = pgd_offset(host, addr);
+	p4d_t *p4d;
+
+	if (pgd_none(pgdp_get(pgd)))
+		return NULL;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(p4dp_get(p4d)))
+		return NULL;
+	return pud_offset(p4d, addr);
+}
+
+/*
+ * Free the host PTE table that @pmd points to if every entry is none, under
+ * rule 2 at the top of this file. @addr is the start of the table's span.
+ * The caller holds the host's mmap_lock for writing, so no fault through
+ * any sharer refills it meanwhile; rmap walkers of the host and walkers
+ * of the process side may still be reading it, under its locks or RCU.
+ */
+static void mshare_free_pte_table(struct mm_struct *mm, pmd_t *pmd,
+				  unsigned long addr)
+{
+	spinlock_t *pml, *ptl;
+	pmd_t pmdval;
+	pte_t *pte;
+	int i;
+
+	pml = pmd_lock(mm, pmd);
+	pmdval = pmdp_get(pmd);
+	if (!pmd_present(pmdval) || pmd_leaf(pmdval)) {
+		spin_unlock(pml);
+		return;
+	}
+	pte = pte_offset_map_nolock(mm, pmd, addr, &ptl);
+	if (!pte) {
+		spin_unlock(pml);
+		return;
+	}
+	if (ptl != pml)
+		spin_lock_nested(ptl, SINGLE_DEPTH_NESTING);
+	for (i = 0; i < PTRS_PER_PTE; i++) {
+		if (!pte_none(ptep_get(pte + i)))
+			break;
+	}
+	if (i == PTRS_PER_PTE)
+		pmd_clear(pmd);
+	if (ptl != pml)
+		spin_unlock(ptl);
+	pte_unmap(pte);
+	spin_unlock(pml);
+	if (i != PTRS_PER_PTE)
+		return;
+
+	/* The notifier flushes the sharers, lazy CPUs' caches included. */
+	flush_tlb_mm_range(mm, addr, addr + PMD_SIZE, PAGE_SHIFT, true);
+	mm_dec_nr_ptes(mm);
+	page_table_check_pte_clear_range(mm, addr, pmdval);
+	pte_free_defer(mm, pmd_pgtable(pmdval));
+}
+
+/* The host's PMD entry for @addr, or NULL if it has no PMD table there. */
+static pmd_t *mshare_host_pmd(struct mm_struct *mm, unsigned long addr)
+{
+	pud_t *pud = mshare_host_pud(mm, addr);
+
+	if (!pud || !pud_present(pudp_get(pud)) || pud_leaf(pudp_get(pud)))
+		return NULL;
+	return pmd_offset(pud, addr);
+}
+
+/* Free the host PTE tables in [start, end) that an unmap emptied. */
+static void mshare_free_empty_ptes(struct mm_struct *mm, unsigned long start,
+				   unsigned long end)
+{
+	unsigned long addr;
+	pmd_t *pmd;
+
+	mmap_assert_write_locked(mm);
+	for (addr = ALIGN_DOWN(start, PMD_SIZE); addr < end; addr += PMD_SIZE) {
+		pmd = mshare_host_pmd(mm, addr);
+		if (pmd)
+			mshare_free_pte_table(mm, pmd, addr);
+		cond_resched();
+	}
+}
+
 /*
  * A kthread's final fput() is deferred to a global work item, so a file
  * unmapped here would be released some time after the ioctl returned (and
@@ -190,9 +344,8 @@ struct mshare_op {
  * holds the only other reference, and drops it itself.)
  *
  * Processes that link the host's PMD tables in the range are unlinked
- * first, under the host's mmap_lock so that none links again: munmap may
- * free those tables, and the host never frees a table a process links.
- * Their next access faults, and finds the range gone.
+ * first, under the host's mmap_lock so that none links again, and their
+ * TLBs flushed. Their next access faults, and finds the range gone.
  */
 static long mshare_op_munmap(struct mshare_op *op)
 {
@@ -223,13 +376,6 @@ static long mshare_op_munmap(struct mshare_op *op)
 	}
 
 	unmap_mapping_range(op->mapping, off, op->len, 0);
-	/*
-	 * Each unlink flushed the process's TLB, with IPIs that wait for
-	 * GUP-fast walkers on its CPUs; a paravirt flush may skip a preempted
-	 * vCPU instead. Before the host frees tables those walkers may still
-	 * be reading, synchronise with every CPU, as huge_pmd_unshare() does.
-	 */
-	tlb_remove_table_sync_one();
 	spin_lock(&region->lock);
 	for (slot = off >> PUD_SHIFT;
 	     slot < region->nr_slots && slot << PUD_SHIFT < off + op->len; slot++)
@@ -238,6 +384,9 @@ static long mshare_op_munmap(struct mshare_op *op)
 
 	vma_iter_set(&vmi, op->addr);
 	ret = do_vmi_munmap(&vmi, mm, op->addr, op->len, &uf, false);
+	/* munmap left the host's tables in place: free the emptied ones. */
+	if (!ret)
+		mshare_free_empty_ptes(mm, op->addr, end);
 	mmap_write_unlock(mm);
 	userfaultfd_unmap_complete(mm, &uf);
 	return ret;
@@ -299,6 +448,32 @@ static bool mshare_range_ok(struct mshare_region *region, u64 offset, u64 size)
 	return end <= READ_ONCE(region->size) && end <= MSHARE_HOST_LIMIT;
 }
 
+/*
+ * The objects a region may map, an allow-list: shmem (tmpfs files, memfd),
+ * hugetlbfs, and the page cache of disk filesystems. Everything a process
+ * does with a region's pages is done through page tables it shares, by
+ * walkers that assume ordinary pages: so no device or anon-inode files
+ * (their ->mmap() would run in a foreign context, and could hold the
+ * region open through the host mm), no memfd_secret (pages outside the
+ * direct map, which slow GUP would hand out), no regular files of pseudo
+ * filesystems (procfs, sysfs, debugfs, tracefs: PFN or special mappings),
+ * no DAX (PUD leaves, pages without page cache).
+ */
+static bool mshare_object_ok(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+	if (!S_ISREG(inode->i_mode))
+		return false;
+	if (shmem_file(file) || is_file_hugepages(file))
+		return true;
+	if (!(inode->i_sb->s_type->fs_flags & FS_REQUIRES_DEV))
+		return false;
+	if (IS_DAX(inode) || secretmem_mapping(file->f_mapping))
+		return false;
+	return file->f_mapping->a_ops && file->f_mapping->a_ops->read_folio;
+}
+
 #define MSHARE_CREATE_FLAGS	(MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS | \
 				 MAP_HUGETLB | MAP_NORESERVE | \
 				 (MAP_HUGE_MASK << MAP_HUGE_SHIFT))
@@ -318,6 +493,13 @@ static long mshare_create_mapping(struct mshare_region *region,
 	    (arg.flags & ~MSHARE_CREATE_FLAGS))
 		return -EINVAL;
 	if (arg.prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
+		return -EINVAL;
+	/*
+	 * Every access through a region is at least a read. A PROT_NONE host
+	 * entry is a NUMA-hinting one to the fault path and to GUP, which
+	 * would retry it forever or read through it.
+	 */
+	if (!(arg.prot & PROT_READ))
 		return -EINVAL;
 	/*
 	 * Regions hold data, not code. The host's page-table entries decide
@@ -366,13 +548,7 @@ static long mshare_create_mapping(struct mshare_region *region,
 			fput(op.file);
 			return -EINVAL;
 		}
-		/*
-		 * Objects are regular files: tmpfs, memfd, hugetlbfs, disk
-		 * filesystems. Device and anon-inode files (io_uring rings,
-		 * perf buffers) would run their ->mmap() in a foreign context,
-		 * and could hold the region open through the host mm.
-		 */
-		if (!S_ISREG(file_inode(op.file)->i_mode)) {
+		if (!mshare_object_ok(op.file)) {
 			fput(op.file);
 			return -ENODEV;
 		}
@@ -486,6 +662,18 @@ static void mshare_flush_tlb(struct mm_struct *mm, unsigned long start,
 	flush_tlb_mm_range(mm, start, end, PAGE_SHIFT, true);
 }
 
+/* Host range to region offsets; false if it misses the region. */
+static bool mshare_host_offsets(unsigned long start, unsigned long end,
+				unsigned long *off, unsigned long *off_end)
+{
+	/* end may be ULONG_MAX. */
+	if (end <= MSHARE_HOST_BASE || start >= MSHARE_HOST_END)
+		return false;
+	*off = start > MSHARE_HOST_BASE ? start - MSHARE_HOST_BASE : 0;
+	*off_end = min(end, MSHARE_HOST_END) - MSHARE_HOST_BASE;
+	return true;
+}
+
 static void mshare_invalidate_secondary_tlbs(struct mmu_notifier *mn,
 					     struct mm_struct *mm,
 					     unsigned long start,
@@ -496,11 +684,8 @@ static void mshare_invalidate_secondary_tlbs(struct mmu_notifier *mn,
 	struct mshare_sharer *sharer;
 	unsigned long off, off_end;
 
-	/* Host addresses to region offsets; end may be ULONG_MAX. */
-	if (end <= MSHARE_HOST_BASE || start >= MSHARE_HOST_END)
+	if (!mshare_host_offsets(start, end, &off, &off_end))
 		return;
-	off = start > MSHARE_HOST_BASE ? start - MSHARE_HOST_BASE : 0;
-	off_end = min(end, MSHARE_HOST_END) - MSHARE_HOST_BASE;
 
 	/* Called with page-table locks held: no sleeping here. */
 	spin_lock(&region->lock);
@@ -513,8 +698,155 @@ static void mshare_invalidate_secondary_tlbs(struct mmu_notifier *mn,
 	spin_unlock(&region->lock);
 }
 
+/*
+ * Secondary MMUs of sharers (KVM, HMM mirrors, RDMA ODP, IOMMU SVA) follow
+ * the process's mm, whose notifiers hear nothing of host changes: forward
+ * each host invalidation, and the young bits, to every sharer's mm over
+ * the matching range.
+ *
+ * Starts and ends must pair up for each sharer (KVM counts them). The list
+ * of sharers does not change while a forwarded invalidation is in flight
+ * (@region->mn_active, see mshare_lock_sharers()), and a sharer's mm that
+ * gained notifiers between a start and its end is not sent that end
+ * (@sharer->mn_started). No lock is held from a start to its end: the
+ * notifier's lockdep map would see it taken inside itself.
+ *
+ * A host mm has no task, so the OOM reaper, the only caller of
+ * non-blockable invalidations, never invalidates one; a start cannot fail
+ * here (a start that fails may not have an end).
+ */
+static void mshare_sharer_range(struct mmu_notifier_range *r,
+				const struct mmu_notifier_range *range,
+				struct mshare_sharer *sharer,
+				unsigned long off, unsigned long off_end)
+{
+	*r = *range;
+	r->mm = sharer->mm;
+	r->start = sharer->start + off;
+	r->end = sharer->start + min(off_end, sharer->len);
+}
+
+static int mshare_invalidate_range_start(struct mmu_notifier *mn,
+					 const struct mmu_notifier_range *range)
+{
+	struct mshare_region *region =
+		container_of(mn, struct mshare_region, mn_fwd);
+	struct mmu_notifier_range r;
+	struct mshare_sharer *sharer;
+	unsigned long off, off_end;
+
+	if (!mshare_host_offsets(range->start, range->end, &off, &off_end))
+		return 0;
+	spin_lock(&region->lock);
+	region->mn_active++;
+	spin_unlock(&region->lock);
+
+	/* Stable until the matching end: see above. */
+	list_for_each_entry(sharer, &region->sharers, node) {
+		if (off >= sharer->len || !mm_has_notifiers(sharer->mm))
+			continue;
+		mshare_sharer_range(&r, range, sharer, off, off_end);
+		if (!__mmu_notifier_invalidate_range_start(&r))
+			atomic_inc(&sharer->mn_started);
+	}
+	return 0;
+}
+
+static void mshare_invalidate_range_end(struct mmu_notifier *mn,
+					const struct mmu_notifier_range *range)
+{
+	struct mshare_region *region =
+		container_of(mn, struct mshare_region, mn_fwd);
+	struct mmu_notifier_range r;
+	struct mshare_sharer *sharer;
+	unsigned long off, off_end;
+
+	if (!mshare_host_offsets(range->start, range->end, &off, &off_end))
+		return;
+	list_for_each_entry(sharer, &region->sharers, node) {
+		if (off >= sharer->len ||
+		    !atomic_add_unless(&sharer->mn_started, -1, 0))
+			continue;
+		mshare_sharer_range(&r, range, sharer, off, off_end);
+		__mmu_notifier_invalidate_range_end(&r);
+	}
+
+	spin_lock(&region->lock);
+	if (!WARN_ON_ONCE(!region->mn_active) && !--region->mn_active)
+		wake_up_all(&region->mn_wq);
+	spin_unlock(&region->lock);
+}
+
+/*
+ * The young bits: called under the host's page-table locks, so the list is
+ * walked under @region->lock; only linked sharers can have mirrored a host
+ * page. Each handler returns whether any sharer found it young.
+ */
+enum mshare_young { MSHARE_CLEAR_FLUSH_YOUNG, MSHARE_CLEAR_YOUNG, MSHARE_TEST_YOUNG };
+
+static int mshare_young(struct mmu_notifier *mn, unsigned long start,
+			unsigned long end, enum mshare_young op)
+{
+	struct mshare_region *region =
+		container_of(mn, struct mshare_region, mn_fwd);
+	struct mshare_sharer *sharer;
+	unsigned long off, off_end, s, e;
+	int young = 0;
+
+	if (!mshare_host_offsets(start, end, &off, &off_end))
+		return 0;
+	spin_lock(&region->lock);
+	list_for_each_entry(sharer, &region->sharers, node) {
+		if (!sharer->nr_linked || off >= sharer->len)
+			continue;
+		s = sharer->start + off;
+		e = sharer->start + min(off_end, sharer->len);
+		switch (op) {
+		case MSHARE_CLEAR_FLUSH_YOUNG:
+			young |= mmu_notifier_clear_flush_young(sharer->mm, s, e);
+			break;
+		case MSHARE_CLEAR_YOUNG:
+			young |= mmu_notifier_clear_young(sharer->mm, s, e);
+			break;
+		case MSHARE_TEST_YOUNG:
+			young |= mmu_notifier_test_young(sharer->mm, s);
+			break;
+		}
+	}
+	spin_unlock(&region->lock);
+	return young;
+}
+
+static int mshare_clear_flush_young(struct mmu_notifier *mn,
+				    struct mm_struct *mm, unsigned long start,
+				    unsigned long end)
+{
+	return mshare_young(mn, start, end, MSHARE_CLEAR_FLUSH_YOUNG);
+}
+
+static int mshare_clear_young(struct mmu_notifier *mn, struct mm_struct *mm,
+			      unsigned long start, unsigned long end)
+{
+	return mshare_young(mn, start, end, MSHARE_CLEAR_YOUNG);
+}
+
+static int mshare_test_young(struct mmu_notifier *mn, struct mm_struct *mm,
+			     unsigned long address)
+{
+	return mshare_young(mn, address, address + PAGE_SIZE,
+			    MSHARE_TEST_YOUNG);
+}
+
 static const struct mmu_notifier_ops mshare_mn_ops = {
-	.arch_invalidate_secondary_tlbs = mshare_invalidate_secondary_tlbs,
+	.arch_invalidate_secondary_tlbs	= mshare_invalidate_secondary_tlbs,
+};
+
+static const struct mmu_notifier_ops mshare_mn_fwd_ops = {
+	.invalidate_range_start		= mshare_invalidate_range_start,
+	.invalidate_range_end		= mshare_invalidate_range_end,
+	.clear_flush_young		= mshare_clear_flush_young,
+	.clear_young			= mshare_clear_young,
+	.test_young			= mshare_test_young,
 };
 
 /*
@@ -529,7 +861,15 @@ static int mshare_register_notifier(struct mshare_region *region)
 	mutex_lock(&region->mn_lock);
 	if (!region->mn_registered) {
 		region->mn.ops = &mshare_mn_ops;
+		region->mn_fwd.ops = &mshare_mn_fwd_ops;
 		ret = mmu_notifier_register(&region->mn, region->mm);
+		if (!ret) {
+			ret = mmu_notifier_register(&region->mn_fwd,
+						    region->mm);
+			if (ret)
+				mmu_notifier_unregister(&region->mn,
+							region->mm);
+		}
 		if (!ret)
 			region->mn_registered = true;
 	}
@@ -540,6 +880,21 @@ static int mshare_register_notifier(struct mshare_region *region)
 static struct mshare_region *vma_region(struct vm_area_struct *vma)
 {
 	return file_inode(vma->vm_file)->i_private;
+}
+
+/*
+ * Take @region->lock with no forwarded host invalidation in flight, to add
+ * or remove a sharer: the invalidations walk the list without the lock.
+ * Never called inside an invalidation, which only zaps the host.
+ */
+static void mshare_lock_sharers(struct mshare_region *region)
+{
+	spin_lock(&region->lock);
+	while (region->mn_active) {
+		spin_unlock(&region->lock);
+		wait_event(region->mn_wq, !READ_ONCE(region->mn_active));
+		spin_lock(&region->lock);
+	}
 }
 
 /* The sharer of @vma, allocated at its first fault. */
@@ -560,7 +915,7 @@ static struct mshare_sharer *mshare_sharer_get(struct vm_area_struct *vma)
 	new->len = vma->vm_end - vma->vm_start;
 
 	/* Faults in one VMA may race here: the region lock decides. */
-	spin_lock(&region->lock);
+	mshare_lock_sharers(region);
 	sharer = vma->vm_private_data;
 	if (!sharer) {
 		list_add(&new->node, &region->sharers);
@@ -571,20 +926,6 @@ static struct mshare_sharer *mshare_sharer_get(struct vm_area_struct *vma)
 	spin_unlock(&region->lock);
 	kfree(new);
 	return sharer;
-}
-
-/* The host's PUD entry for @addr, or NULL if the host has no PUD table. */
-static pud_t *mshare_host_pud(struct mm_struct *host, unsigned long addr)
-{
-	pgd_t *pgd = pgd_offset(host, addr);
-	p4d_t *p4d;
-
-	if (pgd_none(pgdp_get(pgd)))
-		return NULL;
-	p4d = p4d_offset(pgd, addr);
-	if (p4d_none(p4dp_get(p4d)))
-		return NULL;
-	return pud_offset(p4d, addr);
 }
 
 /*
@@ -688,7 +1029,7 @@ vm_fault_t mshare_fault(struct vm_area_struct *vma, unsigned long address,
 		vma_end_read(vma);
 		return VM_FAULT_RETRY;
 	}
-	if (off >= MSHARE_HOST_LIMIT)
+	if (off >= MSHARE_HOST_LIMIT || !(vma->vm_flags & VM_READ))
 		return VM_FAULT_SIGSEGV;
 
 	sharer = mshare_sharer_get(vma);
@@ -797,14 +1138,22 @@ void mshare_unmap_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 			if (!WARN_ON_ONCE(slot >= region->nr_slots ||
 					  !region->links[slot]))
 				region->links[slot]--;
-			sharer->nr_linked--;
 			spin_unlock(&region->lock);
 			unlinked++;
 		}
 		spin_unlock(ptl);
 	}
-	if (unlinked)
-		mshare_flush_tlb(mm, start, end);
+	if (!unlinked)
+		return;
+	/*
+	 * Other threads may still translate through the old links until this
+	 * flush: until then the sharer stays linked for the notifier, which
+	 * forwards host flushes to it (rule 3).
+	 */
+	mshare_flush_tlb(mm, start, end);
+	spin_lock(&region->lock);
+	sharer->nr_linked -= unlinked;
+	spin_unlock(&region->lock);
 }
 
 #ifdef CONFIG_ADVISE_SYSCALLS
@@ -818,11 +1167,14 @@ void mshare_unmap_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
  *
  * Advice about the memory is forwarded to the same range of the host mm,
  * which owns the memory: MADV_DONTNEED, MADV_PAGEOUT, MADV_COLD,
- * MADV_WILLNEED and MADV_REMOVE. (MADV_POPULATE_* never gets here: it
+ * MADV_WILLNEED and MADV_REMOVE. It acts for every sharer, so MADV_REMOVE
+ * needs a writable mapping, and MADV_DONTNEED, MADV_PAGEOUT and MADV_COLD
+ * a caller who could write the region file. (MADV_POPULATE_* never gets here: it
  * faults the range in through the process's VMA.) Advice about the process's
  * VMA itself has no meaning for a VMA whose tables are shared.
  *
- * Return: what madvise() on the host range returned, or -EINVAL.
+ * Return: what madvise() on the host range returned, -EACCES for advice
+ * the caller may not give, or -EINVAL.
  */
 int mshare_madvise(struct vm_area_struct *vma, struct vm_area_struct **prev,
 		   unsigned long start, unsigned long end, int behavior)
@@ -834,11 +1186,26 @@ int mshare_madvise(struct vm_area_struct *vma, struct vm_area_struct **prev,
 	int ret;
 
 	switch (behavior) {
+	case MADV_WILLNEED:
+		break;
+	case MADV_REMOVE:
+		/* It destroys data: only through a writable mapping. */
+		if ((vma->vm_flags & (VM_SHARED | VM_WRITE)) !=
+		    (VM_SHARED | VM_WRITE))
+			return -EACCES;
+		break;
 	case MADV_DONTNEED:
 	case MADV_PAGEOUT:
 	case MADV_COLD:
-	case MADV_WILLNEED:
-	case MADV_REMOVE:
+		/*
+		 * They cost every sharer (refaults, swap-ins): only for a
+		 * caller who could write the region, as can_do_file_pageout()
+		 * asks of page cache.
+		 */
+		if (!(vma->vm_flags & VM_MAYWRITE) &&
+		    !file_owner_or_capable(vma->vm_file) &&
+		    file_permission(vma->vm_file, MAY_WRITE))
+			return -EACCES;
 		break;
 	default:
 		return -EINVAL;
@@ -877,8 +1244,8 @@ static void mshare_vm_close(struct vm_area_struct *vma)
 
 	if (!sharer)
 		return;
-	spin_lock(&region->lock);
-	WARN_ON_ONCE(sharer->nr_linked);
+	mshare_lock_sharers(region);
+	WARN_ON_ONCE(sharer->nr_linked || atomic_read(&sharer->mn_started));
 	list_del(&sharer->node);
 	spin_unlock(&region->lock);
 	kfree(sharer);
@@ -1034,7 +1401,7 @@ unsigned long mshare_region_get_unmapped_area(struct file *file,
  * @vma: the new VMA
  *
  * A region is mapped shared, whole, at offset 0 and at a PUD_SIZE-aligned
- * address, and never executable. A mapping that is not writable (PROT_READ,
+ * address, readable and never executable. A mapping that is not writable (PROT_READ,
  * or an O_RDONLY file) links the host's tables read-only.
  *
  * Return: 0, -EINVAL for a refused mapping, -ENOMEM.
@@ -1051,7 +1418,12 @@ int mshare_region_mmap(struct file *file, struct vm_area_struct *vma)
 	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != size ||
 	    !IS_ALIGNED(vma->vm_start, MSHARE_ALIGN))
 		return -EINVAL;
-	if (vma->vm_flags & VM_EXEC)
+	/*
+	 * Links carry no protection but write: a mapping that cannot be read
+	 * (PROT_NONE, or PROT_WRITE alone) would become readable from user
+	 * mode at the first access that links, FOLL_FORCE reads included.
+	 */
+	if ((vma->vm_flags & VM_EXEC) || !(vma->vm_flags & VM_READ))
 		return -EINVAL;
 
 	ret = mshare_register_notifier(region);
@@ -1068,4 +1440,29 @@ int mshare_region_mmap(struct file *file, struct vm_area_struct *vma)
 	vma->vm_ops = &mshare_vm_ops;
 	vma->vm_private_data = NULL;
 	return 0;
+}
+
+/**
+ * mshare_gup_folio_allowed - may slow GUP hand out a region page?
+ * @folio: the folio of a page that GUP took from a region VMA
+ * @flags: the GUP flags
+ *
+ * The checks GUP makes on a VMA before a long-term writable pin (no page
+ * cache that needs dirty tracking) say nothing of a region VMA, whose
+ * pages come from the objects its host maps: make them on the folio, as
+ * GUP-fast does.
+ *
+ * Return: false if the pin must be refused.
+ */
+bool mshare_gup_folio_allowed(struct folio *folio, unsigned int flags)
+{
+	struct address_space *mapping;
+
+	if ((flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) !=
+	    (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE))
+		return true;
+	if (folio_test_anon(folio) || folio_test_hugetlb(folio))
+		return true;
+	mapping = folio_mapping(folio);
+	return mapping && shmem_mapping(mapping);
 }

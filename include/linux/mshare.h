@@ -14,7 +14,9 @@
 #include <linux/pgtable.h>
 #include <linux/sched/coredump.h>
 #include <linux/spinlock.h>
+#include <linux/wait.h>
 
+struct folio;
 struct mmu_gather;
 
 /*
@@ -50,12 +52,17 @@ struct mmu_gather;
  * struct mshare_region - the host address space behind one msharefs file
  * @mm: the host mm; it never runs on a CPU and has no owner task
  * @size: size of the region in bytes, 0 until the file is sized; set once
- * @lock: protects @sharers, the sharers' link counts and @links
+ * @lock: protects @sharers, the sharers' link counts, @links and @mn_active
  * @sharers: the process VMAs that link host page tables (struct mshare_sharer)
+ * @mn_active: host invalidations in flight, forwarded to the sharers; the
+ *	list of sharers does not change while it is not 0
+ * @mn_wq: where sharers to be added or removed wait for @mn_active to be 0
  * @links: per PUD_SIZE slot of the host range, how many process PUD entries
  *	link the host PMD table of that slot: the table's share count
  * @nr_slots: entries in @links
  * @mn: flushes the sharers' TLBs when the host's page tables change
+ * @mn_fwd: forwards the host's invalidations to the sharers' notifiers (the
+ *	core wants TLB flushes and range invalidations in two subscriptions)
  * @mn_lock: serialises registering @mn, done at the first mmap
  * @mn_registered: @mn is registered on @mm
  */
@@ -64,9 +71,12 @@ struct mshare_region {
 	loff_t size;
 	spinlock_t lock;		/* sharers, links */
 	struct list_head sharers;
+	unsigned int mn_active;
+	wait_queue_head_t mn_wq;
 	unsigned int *links;
 	unsigned long nr_slots;
 	struct mmu_notifier mn;
+	struct mmu_notifier mn_fwd;
 	struct mutex mn_lock;		/* mn_registered */
 	bool mn_registered;
 };
@@ -106,6 +116,7 @@ void mshare_unmap_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		      unsigned long start, unsigned long end);
 int mshare_madvise(struct vm_area_struct *vma, struct vm_area_struct **prev,
 		   unsigned long start, unsigned long end, int behavior);
+bool mshare_gup_folio_allowed(struct folio *folio, unsigned int flags);
 #else
 static inline bool vma_is_mshare(const struct vm_area_struct *vma)
 {
@@ -135,6 +146,12 @@ static inline int mshare_madvise(struct vm_area_struct *vma,
 				 int behavior)
 {
 	return -EINVAL;
+}
+
+static inline bool mshare_gup_folio_allowed(struct folio *folio,
+					    unsigned int flags)
+{
+	return true;
 }
 #endif
 
