@@ -143,10 +143,11 @@ static void mshare_free_gap_tables(struct mm_struct *mm)
 {
 	unsigned long prev_end = FIRST_USER_ADDRESS;
 	struct vm_area_struct *vma;
+	struct vma_iterator vmi;
 	struct mmu_gather tlb;
-	VMA_ITERATOR(vmi, mm, 0);
 
 	mmap_write_lock(mm);
+	vma_iter_init(&vmi, mm, 0);
 	tlb_gather_mmu(&tlb, mm);
 	for_each_vma(vmi, vma) {
 		if (vma->vm_start > prev_end)
@@ -885,19 +886,32 @@ static struct mshare_region *vma_region(struct vm_area_struct *vma)
 /*
  * Take @region->lock with no forwarded host invalidation in flight, to add
  * or remove a sharer: the invalidations walk the list without the lock.
- * Never called inside an invalidation, which only zaps the host.
+ * Never called inside an invalidation, which only zaps the host; the wait
+ * is what munmap() does when it calls the sharers' notifiers under its
+ * mmap_lock. With @killable, a fatal signal ends the wait.
+ *
+ * Return: 0 with the lock held, or -EINTR.
  */
-static void mshare_lock_sharers(struct mshare_region *region)
+static int mshare_lock_sharers(struct mshare_region *region, bool killable)
 {
 	spin_lock(&region->lock);
 	while (region->mn_active) {
 		spin_unlock(&region->lock);
-		wait_event(region->mn_wq, !READ_ONCE(region->mn_active));
+		if (!killable)
+			wait_event(region->mn_wq, !READ_ONCE(region->mn_active));
+		else if (wait_event_killable(region->mn_wq,
+					     !READ_ONCE(region->mn_active)))
+			return -EINTR;
 		spin_lock(&region->lock);
 	}
+	return 0;
 }
 
-/* The sharer of @vma, allocated at its first fault. */
+/*
+ * The sharer of @vma, allocated at its first fault: NULL if memory ran
+ * out, or the task was killed while it waited (it dies before it sees the
+ * fault's result).
+ */
 static struct mshare_sharer *mshare_sharer_get(struct vm_area_struct *vma)
 {
 	struct mshare_region *region = vma_region(vma);
@@ -915,7 +929,10 @@ static struct mshare_sharer *mshare_sharer_get(struct vm_area_struct *vma)
 	new->len = vma->vm_end - vma->vm_start;
 
 	/* Faults in one VMA may race here: the region lock decides. */
-	mshare_lock_sharers(region);
+	if (mshare_lock_sharers(region, true)) {
+		kfree(new);
+		return NULL;
+	}
 	sharer = vma->vm_private_data;
 	if (!sharer) {
 		list_add(&new->node, &region->sharers);
@@ -1244,7 +1261,7 @@ static void mshare_vm_close(struct vm_area_struct *vma)
 
 	if (!sharer)
 		return;
-	mshare_lock_sharers(region);
+	mshare_lock_sharers(region, false);
 	WARN_ON_ONCE(sharer->nr_linked || atomic_read(&sharer->mn_started));
 	list_del(&sharer->node);
 	spin_unlock(&region->lock);

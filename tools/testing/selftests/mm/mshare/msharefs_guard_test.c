@@ -899,6 +899,26 @@ static int other_memory_node(int node)
 	return -1;
 }
 
+/*
+ * Whether an ordinary page of this process moves to node target: if not
+ * (no free memory there, no migration), a page of the region staying
+ * where it was would prove nothing.
+ */
+static int page_moves_to(int target)
+{
+	char *m = mmap(NULL, PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int status = INT_MIN, ok;
+	void *page = m;
+
+	if (m == MAP_FAILED)
+		return 0;
+	m[0] = 1;
+	ok = !sys_move_pages(0, 1, &page, &target, &status, MPOL_MF_MOVE) &&
+	     status == target && page_node(m) == target;
+	munmap(m, PAGE);
+	return ok;
+}
+
 /* Shared with B. */
 struct numa_arg {
 	char path[128];
@@ -974,6 +994,8 @@ static void numa_test(struct __test_metadata *_metadata, FIXTURE_DATA(guard) *se
 	target = other_memory_node(node);
 	if (target < 0)
 		SKIP(return, "no node with memory besides node %d", node);
+	if (!page_moves_to(target))
+		SKIP(return, "an ordinary page does not move to node %d here", target);
 
 	a = shared_mem(sizeof(*a));
 	ASSERT_NE(NULL, a);
