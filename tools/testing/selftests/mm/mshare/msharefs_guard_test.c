@@ -38,6 +38,7 @@
 #define PROC_SUPER_MAGIC	0x9fa0
 #define SYSFS_MAGIC		0x62656572
 #define DEBUGFS_MAGIC		0x64626720
+#define TRACEFS_MAGIC		0x74726163
 
 /* /proc/PID/pagemap */
 #define PM_SOFT_DIRTY		(1ULL << 55)
@@ -699,6 +700,35 @@ static void object_works(struct __test_metadata *_metadata, FIXTURE_DATA(guard) 
 		EXPECT_EQ(v, *(volatile unsigned long *)(p + MB + PAGE * 3));
 	}
 	munmap(p, self->unit);
+}
+
+/*
+ * A pseudo-filesystem file whose ->mmap works: tracefs's per-CPU ring
+ * buffer (trace_pipe_raw, mapped read-only since 6.10, with pages it
+ * inserts itself). A plain mapping of it works; a region refuses it before
+ * its ->mmap runs in the host.
+ */
+TEST_F(guard, object_tracefs_mmapable)
+{
+	const char *dir = "/sys/kernel/tracing";
+	char name[PATH_MAX];
+	struct statfs sfs;
+	void *q;
+
+	if (statfs(dir, &sfs) || sfs.f_type != TRACEFS_MAGIC)
+		mount("nodev", dir, "tracefs", 0, NULL);
+	if (statfs(dir, &sfs) || sfs.f_type != TRACEFS_MAGIC)
+		SKIP(return, "no tracefs (CONFIG_TRACING)");
+	snprintf(name, sizeof(name), "%s/per_cpu/cpu0/trace_pipe_raw", dir);
+	if (open_object_on(self, name, TRACEFS_MAGIC))
+		SKIP(return, "cannot open trace_pipe_raw of CPU 0");
+	q = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->objfd, 0);
+	if (q == MAP_FAILED)
+		SKIP(return, "trace_pipe_raw cannot be mapped here (errno %d)", errno);
+	munmap(q, PAGE);
+
+	EXPECT_EQ(ENODEV, mshare_file(self->fd, 0, PAGE, PROT_READ, self->objfd));
+	object_refused(_metadata, self, self->objfd, PROT_READ, name);
 }
 
 TEST_F(guard, object_memfd)
