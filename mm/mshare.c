@@ -74,8 +74,6 @@ static struct lock_class_key mshare_host_mmap_lock_key;
  * @start: the address of region offset 0 in @mm
  * @len: the length of the VMA
  * @nr_linked: how many PUD entries of the VMA link host PMD tables
- * @mn_started: host invalidations forwarded to @mm's notifiers and not
- *	ended yet
  *
  * Allocated at the VMA's first fault, freed when the VMA is closed. It is
  * what the host's TLB flushes are forwarded to.
@@ -86,7 +84,6 @@ struct mshare_sharer {
 	unsigned long start;
 	unsigned long len;
 	unsigned long nr_linked;
-	atomic_t mn_started;
 };
 
 /**
@@ -115,7 +112,7 @@ struct mshare_region *mshare_region_alloc(void)
 	}
 	spin_lock_init(&region->lock);
 	INIT_LIST_HEAD(&region->sharers);
-	init_waitqueue_head(&region->mn_wq);
+	init_rwsem(&region->sharers_sem);
 	mutex_init(&region->mn_lock);
 	lockdep_set_class(&region->mm->mmap_lock, &mshare_host_mmap_lock_key);
 #ifdef CONFIG_MEMCG
@@ -310,28 +307,26 @@ static void mshare_free_pte_table(struct mm_struct *mm, pmd_t *pmd,
 	pte_free_defer(mm, pmd_pgtable(pmdval));
 }
 
-/* The host's PMD entry for @addr, or NULL if it has no PMD table there. */
-static pmd_t *mshare_host_pmd(struct mm_struct *mm, unsigned long addr)
-{
-	pud_t *pud = mshare_host_pud(mm, addr);
-
-	if (!pud || !pud_present(pudp_get(pud)) || pud_leaf(pudp_get(pud)))
-		return NULL;
-	return pmd_offset(pud, addr);
-}
-
-/* Free the host PTE tables in [start, end) that an unmap emptied. */
+/*
+ * Free the host PTE tables in [start, end) that an unmap emptied, skipping
+ * whole PUD spans that have no PMD table.
+ */
 static void mshare_free_empty_ptes(struct mm_struct *mm, unsigned long start,
 				   unsigned long end)
 {
-	unsigned long addr;
-	pmd_t *pmd;
+	unsigned long addr = ALIGN_DOWN(start, PMD_SIZE);
+	pud_t *pud, entry;
 
 	mmap_assert_write_locked(mm);
-	for (addr = ALIGN_DOWN(start, PMD_SIZE); addr < end; addr += PMD_SIZE) {
-		pmd = mshare_host_pmd(mm, addr);
-		if (pmd)
-			mshare_free_pte_table(mm, pmd, addr);
+	while (addr < end) {
+		pud = mshare_host_pud(mm, addr);
+		entry = pud ? pudp_get(pud) : __pud(0);
+		if (!pud_present(entry) || pud_leaf(entry)) {
+			addr = pud_addr_end(addr, end);
+			continue;
+		}
+		mshare_free_pte_table(mm, pmd_offset(pud, addr), addr);
+		addr += PMD_SIZE;
 		cond_resched();
 	}
 }
@@ -705,16 +700,21 @@ static void mshare_invalidate_secondary_tlbs(struct mmu_notifier *mn,
  * each host invalidation, and the young bits, to every sharer's mm over
  * the matching range.
  *
- * Starts and ends must pair up for each sharer (KVM counts them). The list
- * of sharers does not change while a forwarded invalidation is in flight
- * (@region->mn_active, see mshare_lock_sharers()), and a sharer's mm that
- * gained notifiers between a start and its end is not sent that end
- * (@sharer->mn_started). No lock is held from a start to its end: the
- * notifier's lockdep map would see it taken inside itself.
+ * Each host start and each host end is forwarded as a whole invalidation,
+ * a start and its end at once, to every sharer whose mm has notifiers:
+ * the first drops what secondary MMUs map before the host changes its
+ * entries, the second drops what they mapped meanwhile (through entries
+ * the host had not cleared yet), before the host frees any page (pages go
+ * after the host's end). Starts and ends so always pair up on each sharer
+ * (KVM counts them), however host invalidations overlap and whenever a
+ * sharer gains notifiers. The list of sharers is walked under
+ * @region->sharers_sem, taken for reading only while one forward runs:
+ * no lock is held from a host start to its end, which the notifier's
+ * lockdep map would see taken inside itself.
  *
  * A host mm has no task, so the OOM reaper, the only caller of
- * non-blockable invalidations, never invalidates one; a start cannot fail
- * here (a start that fails may not have an end).
+ * non-blockable invalidations, never invalidates one; if one came, it is
+ * forwarded if the list can be had without sleeping.
  */
 static void mshare_sharer_range(struct mmu_notifier_range *r,
 				const struct mmu_notifier_range *range,
@@ -727,55 +727,43 @@ static void mshare_sharer_range(struct mmu_notifier_range *r,
 	r->end = sharer->start + min(off_end, sharer->len);
 }
 
-static int mshare_invalidate_range_start(struct mmu_notifier *mn,
-					 const struct mmu_notifier_range *range)
+static void mshare_forward_invalidate(struct mshare_region *region,
+				      const struct mmu_notifier_range *range)
 {
-	struct mshare_region *region =
-		container_of(mn, struct mshare_region, mn_fwd);
-	struct mmu_notifier_range r;
-	struct mshare_sharer *sharer;
-	unsigned long off, off_end;
-
-	if (!mshare_host_offsets(range->start, range->end, &off, &off_end))
-		return 0;
-	spin_lock(&region->lock);
-	region->mn_active++;
-	spin_unlock(&region->lock);
-
-	/* Stable until the matching end: see above. */
-	list_for_each_entry(sharer, &region->sharers, node) {
-		if (off >= sharer->len || !mm_has_notifiers(sharer->mm))
-			continue;
-		mshare_sharer_range(&r, range, sharer, off, off_end);
-		if (!__mmu_notifier_invalidate_range_start(&r))
-			atomic_inc(&sharer->mn_started);
-	}
-	return 0;
-}
-
-static void mshare_invalidate_range_end(struct mmu_notifier *mn,
-					const struct mmu_notifier_range *range)
-{
-	struct mshare_region *region =
-		container_of(mn, struct mshare_region, mn_fwd);
 	struct mmu_notifier_range r;
 	struct mshare_sharer *sharer;
 	unsigned long off, off_end;
 
 	if (!mshare_host_offsets(range->start, range->end, &off, &off_end))
 		return;
+	if (mmu_notifier_range_blockable(range))
+		down_read(&region->sharers_sem);
+	else if (!down_read_trylock(&region->sharers_sem))
+		return;
 	list_for_each_entry(sharer, &region->sharers, node) {
-		if (off >= sharer->len ||
-		    !atomic_add_unless(&sharer->mn_started, -1, 0))
+		if (off >= sharer->len || !mm_has_notifiers(sharer->mm))
 			continue;
 		mshare_sharer_range(&r, range, sharer, off, off_end);
-		__mmu_notifier_invalidate_range_end(&r);
+		/* A start that fails has no end. */
+		if (!__mmu_notifier_invalidate_range_start(&r))
+			__mmu_notifier_invalidate_range_end(&r);
 	}
+	up_read(&region->sharers_sem);
+}
 
-	spin_lock(&region->lock);
-	if (!WARN_ON_ONCE(!region->mn_active) && !--region->mn_active)
-		wake_up_all(&region->mn_wq);
-	spin_unlock(&region->lock);
+static int mshare_invalidate_range_start(struct mmu_notifier *mn,
+					 const struct mmu_notifier_range *range)
+{
+	mshare_forward_invalidate(container_of(mn, struct mshare_region,
+					       mn_fwd), range);
+	return 0;
+}
+
+static void mshare_invalidate_range_end(struct mmu_notifier *mn,
+					const struct mmu_notifier_range *range)
+{
+	mshare_forward_invalidate(container_of(mn, struct mshare_region,
+					       mn_fwd), range);
 }
 
 /*
@@ -884,33 +872,11 @@ static struct mshare_region *vma_region(struct vm_area_struct *vma)
 }
 
 /*
- * Take @region->lock with no forwarded host invalidation in flight, to add
- * or remove a sharer: the invalidations walk the list without the lock.
- * Never called inside an invalidation, which only zaps the host; the wait
- * is what munmap() does when it calls the sharers' notifiers under its
- * mmap_lock. With @killable, a fatal signal ends the wait.
- *
- * Return: 0 with the lock held, or -EINTR.
- */
-static int mshare_lock_sharers(struct mshare_region *region, bool killable)
-{
-	spin_lock(&region->lock);
-	while (region->mn_active) {
-		spin_unlock(&region->lock);
-		if (!killable)
-			wait_event(region->mn_wq, !READ_ONCE(region->mn_active));
-		else if (wait_event_killable(region->mn_wq,
-					     !READ_ONCE(region->mn_active)))
-			return -EINTR;
-		spin_lock(&region->lock);
-	}
-	return 0;
-}
-
-/*
  * The sharer of @vma, allocated at its first fault: NULL if memory ran
- * out, or the task was killed while it waited (it dies before it sees the
- * fault's result).
+ * out, or the task was killed while it waited for forwarded invalidations
+ * to let the list go (it dies before it sees the fault's result). A sharer
+ * is added and removed holding @region->sharers_sem for writing and
+ * @region->lock.
  */
 static struct mshare_sharer *mshare_sharer_get(struct vm_area_struct *vma)
 {
@@ -929,10 +895,11 @@ static struct mshare_sharer *mshare_sharer_get(struct vm_area_struct *vma)
 	new->len = vma->vm_end - vma->vm_start;
 
 	/* Faults in one VMA may race here: the region lock decides. */
-	if (mshare_lock_sharers(region, true)) {
+	if (down_write_killable(&region->sharers_sem)) {
 		kfree(new);
 		return NULL;
 	}
+	spin_lock(&region->lock);
 	sharer = vma->vm_private_data;
 	if (!sharer) {
 		list_add(&new->node, &region->sharers);
@@ -941,6 +908,7 @@ static struct mshare_sharer *mshare_sharer_get(struct vm_area_struct *vma)
 		new = NULL;
 	}
 	spin_unlock(&region->lock);
+	up_write(&region->sharers_sem);
 	kfree(new);
 	return sharer;
 }
@@ -1261,10 +1229,12 @@ static void mshare_vm_close(struct vm_area_struct *vma)
 
 	if (!sharer)
 		return;
-	mshare_lock_sharers(region, false);
-	WARN_ON_ONCE(sharer->nr_linked || atomic_read(&sharer->mn_started));
+	down_write(&region->sharers_sem);
+	spin_lock(&region->lock);
+	WARN_ON_ONCE(sharer->nr_linked);
 	list_del(&sharer->node);
 	spin_unlock(&region->lock);
+	up_write(&region->sharers_sem);
 	kfree(sharer);
 }
 

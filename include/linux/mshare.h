@@ -14,7 +14,7 @@
 #include <linux/pgtable.h>
 #include <linux/sched/coredump.h>
 #include <linux/spinlock.h>
-#include <linux/wait.h>
+#include <linux/rwsem.h>
 
 struct folio;
 struct mmu_gather;
@@ -52,11 +52,11 @@ struct mmu_gather;
  * struct mshare_region - the host address space behind one msharefs file
  * @mm: the host mm; it never runs on a CPU and has no owner task
  * @size: size of the region in bytes, 0 until the file is sized; set once
- * @lock: protects @sharers, the sharers' link counts, @links and @mn_active
+ * @lock: protects @sharers (with @sharers_sem), the sharers' link counts
+ *	and @links
  * @sharers: the process VMAs that link host page tables (struct mshare_sharer)
- * @mn_active: host invalidations in flight, forwarded to the sharers; the
- *	list of sharers does not change while it is not 0
- * @mn_wq: where sharers to be added or removed wait for @mn_active to be 0
+ * @sharers_sem: held for reading while host invalidations are forwarded to
+ *	the sharers (which may sleep), for writing to add or remove one
  * @links: per PUD_SIZE slot of the host range, how many process PUD entries
  *	link the host PMD table of that slot: the table's share count
  * @nr_slots: entries in @links
@@ -71,8 +71,7 @@ struct mshare_region {
 	loff_t size;
 	spinlock_t lock;		/* sharers, links */
 	struct list_head sharers;
-	unsigned int mn_active;
-	wait_queue_head_t mn_wq;
+	struct rw_semaphore sharers_sem;
 	unsigned int *links;
 	unsigned long nr_slots;
 	struct mmu_notifier mn;

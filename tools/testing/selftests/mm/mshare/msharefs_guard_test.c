@@ -1071,4 +1071,76 @@ TEST_F(guard, mbind_root)
 	numa_test(_metadata, self, 0, 1);
 }
 
+/* --- The OOM reaper and process_mrelease() on a read-only sharer --- */
+
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open		434
+#endif
+#ifndef __NR_process_mrelease
+#define __NR_process_mrelease	448
+#endif
+
+/*
+ * A read-only sharer (an O_RDONLY fd: its VMA is not VM_SHARED, which the
+ * OOM reaper takes for private memory) is killed and reaped at once with
+ * process_mrelease(), again and again. The reaper must only unlink its
+ * view of the region: the writer's pages stay mapped in the host (its Rss
+ * of the region stays whole) and its data intact; a zap of the host's
+ * entries in the victim's name would empty them for everyone (and leave
+ * the victim's RSS counters negative, which the kernel log shows).
+ */
+TEST_F_TIMEOUT(guard, mrelease_readonly_sharer, 120)
+{
+	int i, reaped = 0, ready[2], pidfd, st;
+	long rss;
+	char *p;
+
+	ASSERT_EQ(0, mshare_anon(self->fd, 0, 2 * MB));
+	p = map_region(self->fd, self->unit, RW);
+	ASSERT_NE(NULL, p);
+	fill_pages(p, 2 * MB, 21);
+	ASSERT_EQ(2048, smaps_kb(p, "Rss"));
+
+	for (i = 0; i < 40; i++) {
+		pid_t pid;
+
+		ASSERT_EQ(0, pipe(ready));
+		pid = fork_child();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			int rfd = open(self->path, O_RDONLY);
+			volatile char *q;
+			unsigned long off;
+			char c = 0;
+
+			q = rfd < 0 ? MAP_FAILED :
+			    mmap(NULL, self->unit, PROT_READ, MAP_SHARED, rfd, 0);
+			if (q == MAP_FAILED)
+				_exit(1);
+			for (off = 0; off < 2 * MB; off += PAGE)
+				c += q[off];
+			child_ready(ready[1]);
+			for (;;)
+				pause();
+		}
+		close(ready[1]);
+		ASSERT_EQ(1, read_n(ready[0], 1, 30));
+		close(ready[0]);
+		pidfd = syscall(__NR_pidfd_open, pid, 0);
+		ASSERT_LE(0, pidfd);
+		ASSERT_EQ(0, kill(pid, SIGKILL));
+		/* ESRCH or EINVAL when the victim's exit was quicker. */
+		if (!syscall(__NR_process_mrelease, pidfd, 0))
+			reaped++;
+		close(pidfd);
+		ASSERT_EQ(0, wait_child(pid, &st, 30));
+		EXPECT_TRUE(killed_by(st, SIGKILL));
+	}
+	rss = smaps_kb(p, "Rss");
+	TH_LOG("process_mrelease() reaped %d of 40 victims; writer's Rss %ld kB", reaped, rss);
+	EXPECT_EQ(2048, rss);
+	EXPECT_EQ(0, check_pages(p, 2 * MB, 21));
+	munmap(p, self->unit);
+}
+
 TEST_HARNESS_MAIN

@@ -401,4 +401,56 @@ TEST_F(hmm, mirror_write_seen_by_sharer)
 	EXPECT_EQ(0, bad_bytes(self->p, RANGE, seed));
 }
 
+/*
+ * A read-only sharer (region open O_RDONLY, mapped PROT_READ, as another
+ * uid) mirrors the range: the host's entries are writable, since the
+ * writer wrote through them, but the mirror must not get write permission
+ * from them. Its HMM_DMIRROR_WRITE fails and the writer's data stays.
+ */
+static int readonly_mirror_write(int fd, unsigned long u, void *arg)
+{
+	const char *path = arg;
+	struct hmm_dmirror_cmd cmd;
+	int rfd, dmfd, ret;
+	char *p, *buf;
+
+	if (setgroups(0, NULL) || setresgid(UNPRIV_GID, UNPRIV_GID, UNPRIV_GID) ||
+	    setresuid(UNPRIV_UID, UNPRIV_UID, UNPRIV_UID))
+		return 10;
+	rfd = open(path, O_RDONLY);
+	dmfd = open(HMM_DEV, O_RDWR);
+	if (rfd < 0 || dmfd < 0)
+		return 11;
+	p = mmap(NULL, u, PROT_READ, MAP_SHARED, rfd, 0);
+	buf = malloc(RANGE);
+	if (p == MAP_FAILED || !buf)
+		return 12;
+	if (dmirror(dmfd, HMM_DMIRROR_READ, p, buf, NPAGES, &cmd) ||
+	    cmd.cpages != NPAGES || bad_bytes(buf, RANGE, 61))
+		return 13;
+	fill(buf, RANGE, 62);
+	ret = dmirror(dmfd, HMM_DMIRROR_WRITE, p, buf, NPAGES, &cmd);
+	return ret ? 0 : 14;
+}
+
+TEST_F(hmm, readonly_sharer_mirror_cannot_write)
+{
+	int st;
+
+	/* The device node is root's: let the other uid open it. */
+	ASSERT_EQ(0, chmod(HMM_DEV, 0666));
+	ASSERT_EQ(0, chmod(self->mnt, 0755));
+	ASSERT_EQ(0, fchmod(self->fd, 0644));
+	ASSERT_EQ(0, mshare_anon(self->fd, 0, RANGE));
+	self->p = map_region(self->fd, self->unit, RW);
+	ASSERT_NE(NULL, self->p);
+	fill(self->p, RANGE, 61);
+
+	st = in_other_process(readonly_mirror_write, self->fd, self->unit, self->path);
+	EXPECT_TRUE(exited_with(st, 0))
+		TH_LOG("read-only sharer: status %#x (14: the mirror wrote)", st);
+	EXPECT_EQ(0, bad_bytes(self->p, RANGE, 61))
+		TH_LOG("a read-only sharer's mirror changed the writer's data");
+}
+
 TEST_HARNESS_MAIN
