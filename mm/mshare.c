@@ -29,7 +29,14 @@
  *    before it was cleared either finds it changed or works on a table
  *    still allocated. khugepaged's retract_page_tables() follows the same
  *    rule; page-table reclaim must too.
- * 3. A sharer stays counted (&struct mshare_sharer.nr_linked) until its
+ * 3. A process's link (its PUD entry) is cleared only by the zap of its own
+ *    VMA when no walker can be in it: munmap once the VMA has left the
+ *    tree, exit once nobody else holds the mm. Walkers read a PUD entry
+ *    twice (walk_pud_range() then pmd_offset(), follow_pud_mask() then
+ *    follow_pmd_mask()): cleared in between, they would take physical
+ *    page 0 for a PMD table. So MSHAREFS_UNMAP leaves links alone (rule 1
+ *    lets it), and the OOM reaper skips region VMAs.
+ * 4. A sharer stays counted (&struct mshare_sharer.nr_linked) until its
  *    TLB has been flushed after an unlink, so that host flushes reach it
  *    for as long as any of its CPUs may still translate through the link.
  *
@@ -230,7 +237,6 @@ int mshare_region_set_size(struct mshare_region *region, loff_t size)
 struct mshare_op {
 	struct work_struct work;
 	struct mshare_region *region;
-	struct address_space *mapping;	/* the region file's, for an unmap */
 	struct mm_struct *mm;
 	const struct cred *cred;
 	struct mem_cgroup *memcg;	/* the caller's, charged for the work */
@@ -339,20 +345,18 @@ static void mshare_free_empty_ptes(struct mm_struct *mm, unsigned long start,
  * context once the host mappings are gone. (On the mmap side the caller
  * holds the only other reference, and drops it itself.)
  *
- * Processes that link the host's PMD tables in the range are unlinked
- * first, under the host's mmap_lock so that none links again, and their
- * TLBs flushed. Their next access faults, and finds the range gone.
+ * Processes that link the host's PMD tables in the range stay linked: the
+ * tables outlive them (rule 1 at the top of this file), the zap empties
+ * them and the notifier flushes those processes. Their next access faults,
+ * and finds the range gone.
  */
 static long mshare_op_munmap(struct mshare_op *op)
 {
-	struct mshare_region *region = op->region;
 	struct mm_struct *mm = op->mm;
-	unsigned long off = op->addr - MSHARE_HOST_BASE;
 	unsigned long end = op->addr + op->len;
 	struct vm_area_struct *vma;
 	struct vma_iterator vmi;
 	unsigned int nr = 0;
-	unsigned long slot;
 	LIST_HEAD(uf);
 	long ret;
 
@@ -370,13 +374,6 @@ static long mshare_op_munmap(struct mshare_op *op)
 		if (vma->vm_file && op->nr_put < nr)
 			op->put[op->nr_put++] = get_file(vma->vm_file);
 	}
-
-	unmap_mapping_range(op->mapping, off, op->len, 0);
-	spin_lock(&region->lock);
-	for (slot = off >> PUD_SHIFT;
-	     slot < region->nr_slots && slot << PUD_SHIFT < off + op->len; slot++)
-		WARN_ON_ONCE(region->links[slot]);
-	spin_unlock(&region->lock);
 
 	vma_iter_set(&vmi, op->addr);
 	ret = do_vmi_munmap(&vmi, mm, op->addr, op->len, &uf, false);
@@ -577,13 +574,12 @@ static long mshare_create_mapping(struct mshare_region *region,
 	return ret;
 }
 
-static long mshare_unmap(struct file *file, struct mshare_region *region,
+static long mshare_unmap(struct mshare_region *region,
 			 struct mshare_unmap __user *uarg)
 {
 	struct mshare_unmap arg;
 	struct mshare_op op = {
 		.region = region,
-		.mapping = file->f_mapping,
 		.mm = region->mm,
 	};
 
@@ -622,7 +618,7 @@ long mshare_region_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	if (cmd == MSHAREFS_CREATE_MAPPING)
 		return mshare_create_mapping(region, (void __user *)arg);
-	return mshare_unmap(file, region, (void __user *)arg);
+	return mshare_unmap(region, (void __user *)arg);
 }
 
 /*
@@ -1133,7 +1129,7 @@ void mshare_unmap_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	/*
 	 * Other threads may still translate through the old links until this
 	 * flush: until then the sharer stays linked for the notifier, which
-	 * forwards host flushes to it (rule 3).
+	 * forwards host flushes to it (rule 4).
 	 */
 	mshare_flush_tlb(mm, start, end);
 	spin_lock(&region->lock);

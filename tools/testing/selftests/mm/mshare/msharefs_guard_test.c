@@ -1083,8 +1083,8 @@ TEST_F(guard, mbind_root)
 /*
  * A read-only sharer (an O_RDONLY fd: its VMA is not VM_SHARED, which the
  * OOM reaper takes for private memory) is killed and reaped at once with
- * process_mrelease(), again and again. The reaper must only unlink its
- * view of the region: the writer's pages stay mapped in the host (its Rss
+ * process_mrelease(), again and again. The reaper must leave the region
+ * alone: the writer's pages stay mapped in the host (its Rss
  * of the region stays whole) and its data intact; a zap of the host's
  * entries in the victim's name would empty them for everyone (and leave
  * the victim's RSS counters negative, which the kernel log shows).
