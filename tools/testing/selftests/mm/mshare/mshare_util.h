@@ -613,6 +613,35 @@ static inline int hugepages_set(long n)
 	return write_file("/proc/sys/vm/nr_hugepages", buf);
 }
 
+/* --- A byte pattern per seed, written and checked by the data tests --- */
+
+/* Byte i of pattern seed. */
+static inline unsigned char pbyte(unsigned long seed, unsigned long i)
+{
+	unsigned long x = (i + 1) * 0x9e3779b97f4a7c15UL ^ (seed * 0xc2b2ae3d27d4eb4fUL);
+
+	return (x >> 29) ^ (x >> 7) ^ seed;
+}
+
+static inline void fill(volatile char *p, unsigned long len, unsigned long seed)
+{
+	unsigned long i;
+
+	for (i = 0; i < len; i++)
+		p[i] = pbyte(seed, i);
+}
+
+/* Number of bytes of [p, p + len) that are not pattern seed. */
+static inline unsigned long bad_bytes(const volatile char *p, unsigned long len, unsigned long seed)
+{
+	unsigned long i, bad = 0;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)p[i] != pbyte(seed, i))
+			bad++;
+	return bad;
+}
+
 /*
  * An ext2 filesystem made with mke2fs on a loop device over a file in /tmp,
  * mounted on a directory of its own.

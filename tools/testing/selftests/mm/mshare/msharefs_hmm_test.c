@@ -41,33 +41,6 @@
 #define RANGE		(2 * MB)
 #define NPAGES		(RANGE / PAGE)
 
-/* Byte i of pattern seed. */
-static inline unsigned char pbyte(unsigned long seed, unsigned long i)
-{
-	unsigned long x = (i + 1) * 0x9e3779b97f4a7c15UL ^ (seed * 0xc2b2ae3d27d4eb4fUL);
-
-	return (x >> 29) ^ (x >> 7) ^ seed;
-}
-
-static void fill(volatile char *p, unsigned long len, unsigned long seed)
-{
-	unsigned long i;
-
-	for (i = 0; i < len; i++)
-		p[i] = pbyte(seed, i);
-}
-
-/* Number of bytes of [p, p + len) that are not pattern seed. */
-static unsigned long bad_bytes(const volatile char *p, unsigned long len, unsigned long seed)
-{
-	unsigned long i, bad = 0;
-
-	for (i = 0; i < len; i++)
-		if ((unsigned char)p[i] != pbyte(seed, i))
-			bad++;
-	return bad;
-}
-
 /* Number of bytes of [p, p + len) that are not zero. */
 static unsigned long nonzero_bytes(const volatile char *p, unsigned long len)
 {
