@@ -266,14 +266,15 @@ static pud_t *mshare_host_pud(struct mm_struct *host, unsigned long addr)
 }
 
 /*
- * Free the host PTE table that @pmd points to if every entry is none, under
- * rule 2 at the top of this file. @addr is the start of the table's span.
+ * Detach the host PTE table that @pmd points to if every entry is none,
+ * under rule 2 at the top of this file, and put it on @tables; the caller
+ * flushes and then frees them. @addr is the start of the table's span.
  * The caller holds the host's mmap_lock for writing, so no fault through
  * any sharer refills it meanwhile; rmap walkers of the host and walkers
  * of the process side may still be reading it, under its locks or RCU.
  */
-static void mshare_free_pte_table(struct mm_struct *mm, pmd_t *pmd,
-				  unsigned long addr)
+static void mshare_detach_pte_table(struct mm_struct *mm, pmd_t *pmd,
+				    unsigned long addr, struct list_head *tables)
 {
 	spinlock_t *pml, *ptl;
 	pmd_t pmdval;
@@ -306,11 +307,9 @@ static void mshare_free_pte_table(struct mm_struct *mm, pmd_t *pmd,
 	if (i != PTRS_PER_PTE)
 		return;
 
-	/* The notifier flushes the sharers, lazy CPUs' caches included. */
-	flush_tlb_mm_range(mm, addr, addr + PMD_SIZE, PAGE_SHIFT, true);
 	mm_dec_nr_ptes(mm);
 	page_table_check_pte_clear_range(mm, addr, pmdval);
-	pte_free_defer(mm, pmd_pgtable(pmdval));
+	list_add(&pmd_pgtable(pmdval)->lru, tables);
 }
 
 /*
@@ -321,6 +320,8 @@ static void mshare_free_empty_ptes(struct mm_struct *mm, unsigned long start,
 				   unsigned long end)
 {
 	unsigned long addr = ALIGN_DOWN(start, PMD_SIZE);
+	struct page *table, *next;
+	LIST_HEAD(tables);
 	pud_t *pud, entry;
 
 	mmap_assert_write_locked(mm);
@@ -331,9 +332,22 @@ static void mshare_free_empty_ptes(struct mm_struct *mm, unsigned long start,
 			addr = pud_addr_end(addr, end);
 			continue;
 		}
-		mshare_free_pte_table(mm, pmd_offset(pud, addr), addr);
+		mshare_detach_pte_table(mm, pmd_offset(pud, addr), addr, &tables);
 		addr += PMD_SIZE;
 		cond_resched();
+	}
+	if (list_empty(&tables))
+		return;
+
+	/*
+	 * One flush for them all, before any can be freed: the notifier
+	 * flushes the sharers, lazy CPUs' paging-structure caches included.
+	 */
+	flush_tlb_mm_range(mm, ALIGN_DOWN(start, PMD_SIZE), ALIGN(end, PMD_SIZE),
+			   PAGE_SHIFT, true);
+	list_for_each_entry_safe(table, next, &tables, lru) {
+		list_del(&table->lru);
+		pte_free_defer(mm, table);
 	}
 }
 
@@ -1079,12 +1093,13 @@ out:
  * @start: start of the range being zapped
  * @end: end of the range being zapped
  *
- * Called by unmap_single_vma() in place of unmap_page_range(): munmap,
- * exit, exec, and unmap_mapping_range() of the region file zap the
- * process's view of the region by clearing its PUD entries, whole slots at
- * a time, and flushing its TLB at once, before free_pgtables() could see
- * them or the host could free what they link. Pages are the host's and are
- * neither unmapped nor freed here.
+ * Called by unmap_single_vma() in place of unmap_page_range(): munmap
+ * (once the VMA has left the tree), exit and exec zap the process's view
+ * of the region by clearing its PUD entries, whole slots at a time, and
+ * flushing its TLB at once, before free_pgtables() could see them. Nothing
+ * else may: walkers in the VMA read a PUD entry twice (rule 3 at the top
+ * of this file). Pages are the host's and are neither unmapped nor freed
+ * here.
  */
 void mshare_unmap_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		      unsigned long start, unsigned long end)
