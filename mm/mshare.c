@@ -45,7 +45,9 @@
 
 #include <linux/cred.h>
 #include <linux/file.h>
+#include <linux/hashtable.h>
 #include <linux/hugetlb.h>
+#include <linux/init.h>
 #include <linux/kthread.h>
 #include <linux/magic.h>
 #include <linux/memcontrol.h>
@@ -74,16 +76,29 @@
  */
 static struct lock_class_key mshare_host_mmap_lock_key;
 
+/*
+ * Host mms to their regions, for the batched flushes of reclaim, which
+ * know the mm only. Looked up under RCU.
+ */
+static DEFINE_HASHTABLE(mshare_hosts, 8);
+static DEFINE_SPINLOCK(mshare_hosts_lock);
+
+/* Ops on host mms; see struct mshare_op. */
+static struct workqueue_struct *mshare_wq;
+
 /**
  * struct mshare_sharer - a process VMA that links the host's page tables
  * @node: in the region's list of sharers
- * @mm: the process's mm
+ * @mm: the process's mm, which the sharer holds with mmgrab()
  * @start: the address of region offset 0 in @mm
  * @len: the length of the VMA
  * @nr_linked: how many PUD entries of the VMA link host PMD tables
+ * @free_work: frees the sharer, and drops @mm, after an RCU grace period
  *
  * Allocated at the VMA's first fault, freed when the VMA is closed. It is
- * what the host's TLB flushes are forwarded to.
+ * what the host's TLB flushes are forwarded to. Those run under page-table
+ * locks, and walk the region's list under RCU alone: a sharer that left the
+ * list stays allocated, with its mm, until they are done.
  */
 struct mshare_sharer {
 	struct list_head node;
@@ -91,6 +106,7 @@ struct mshare_sharer {
 	unsigned long start;
 	unsigned long len;
 	unsigned long nr_linked;
+	struct rcu_work free_work;
 };
 
 /**
@@ -108,6 +124,8 @@ struct mshare_region *mshare_region_alloc(void)
 {
 	struct mshare_region *region;
 
+	if (!mshare_wq)
+		return NULL;
 	region = kzalloc(sizeof(*region), GFP_KERNEL_ACCOUNT);
 	if (!region)
 		return NULL;
@@ -121,6 +139,7 @@ struct mshare_region *mshare_region_alloc(void)
 	INIT_LIST_HEAD(&region->sharers);
 	init_rwsem(&region->sharers_sem);
 	mutex_init(&region->mn_lock);
+	sema_init(&region->op_sem, 1);
 	lockdep_set_class(&region->mm->mmap_lock, &mshare_host_mmap_lock_key);
 #ifdef CONFIG_MEMCG
 	RCU_INIT_POINTER(region->mm->owner, NULL);
@@ -135,6 +154,11 @@ struct mshare_region *mshare_region_alloc(void)
 	set_bit(MMF_MSHARE_HOST, &region->mm->flags);
 	region->mm->def_flags = 0;
 	region->mm->task_size = MSHARE_HOST_END;
+
+	spin_lock(&mshare_hosts_lock);
+	hash_add_rcu(mshare_hosts, &region->host_node,
+		     (unsigned long)region->mm);
+	spin_unlock(&mshare_hosts_lock);
 	return region;
 }
 
@@ -174,14 +198,14 @@ static void mshare_free_gap_tables(struct mm_struct *mm)
  */
 void mshare_region_free(struct mshare_region *region)
 {
-	unsigned long i;
-
 	if (!region)
 		return;
 	/* Nobody maps the region any more: nothing links its tables. */
 	WARN_ON_ONCE(!list_empty(&region->sharers));
-	for (i = 0; i < region->nr_slots; i++)
-		WARN_ON_ONCE(region->links[i]);
+	WARN_ON_ONCE(region->nr_links);
+	spin_lock(&mshare_hosts_lock);
+	hash_del_rcu(&region->host_node);
+	spin_unlock(&mshare_hosts_lock);
 	if (region->mn_registered) {
 		mmu_notifier_unregister(&region->mn_fwd, region->mm);
 		mmu_notifier_unregister(&region->mn, region->mm);
@@ -190,9 +214,8 @@ void mshare_region_free(struct mshare_region *region)
 	clear_bit(MMF_MSHARE_HOST, &region->mm->flags);
 	mshare_free_gap_tables(region->mm);
 	mmput(region->mm);
-	kvfree(region->links);
 	mutex_destroy(&region->mn_lock);
-	kfree(region);
+	kfree_rcu(region, rcu);
 }
 
 /**
@@ -204,23 +227,20 @@ void mshare_region_free(struct mshare_region *region)
  * once; a size must be a non-zero multiple of MSHARE_ALIGN no larger than
  * MSHARE_MAX_SIZE.
  *
+ * Sizing allocates nothing: what a slot of the region needs (the host's
+ * PMD table, and the PTE tables under it) is allocated when the slot
+ * is first mapped or faulted, and charged to whoever does it. A region
+ * sized to the maximum costs what an unsized one does.
+ *
  * Return: 0, or -EINVAL for a bad size or a region that already has one.
  */
 int mshare_region_set_size(struct mshare_region *region, loff_t size)
 {
-	unsigned long nr;
-
 	if (region->size)
 		return -EINVAL;
 	if (size <= 0 || size > MSHARE_MAX_SIZE || !IS_ALIGNED(size, MSHARE_ALIGN))
 		return -EINVAL;
 
-	/* One share count per PUD_SIZE slot that the host mm can hold. */
-	nr = min_t(u64, size, MSHARE_HOST_LIMIT) >> PUD_SHIFT;
-	region->links = kvcalloc(nr, sizeof(*region->links), GFP_KERNEL_ACCOUNT);
-	if (!region->links)
-		return -ENOMEM;
-	region->nr_slots = nr;
 	/* Pairs with smp_load_acquire() of users that find the region sized. */
 	smp_store_release(&region->size, size);
 	return 0;
@@ -233,10 +253,19 @@ int mshare_region_set_size(struct mshare_region *region, loff_t size)
  * page tables. The worker runs with the caller's credentials, so permission
  * and LSM checks on the object see the caller; the object's file is looked
  * up in the caller's file table before the work is queued.
+ *
+ * The caller waits killably: the host's mmap_lock may be held for long by
+ * another op whose object's ->mmap() is stuck in its file system. A killed
+ * caller leaves the op to the worker, which then frees it; the op holds the
+ * region's file, so the region outlives it.
  */
+enum { MSHARE_OP_RUNNING, MSHARE_OP_DONE, MSHARE_OP_ABANDONED };
+
 struct mshare_op {
 	struct work_struct work;
-	struct mshare_region *region;
+	struct completion done;
+	atomic_t state;			/* MSHARE_OP_* */
+	struct file *region_file;	/* pins the region and its host mm */
 	struct mm_struct *mm;
 	const struct cred *cred;
 	struct mem_cgroup *memcg;	/* the caller's, charged for the work */
@@ -250,6 +279,11 @@ struct mshare_op {
 	unsigned int nr_put;
 	long ret;
 };
+
+static struct mshare_region *mshare_file_region(struct file *file)
+{
+	return file_inode(file)->i_private;
+}
 
 /* The host's PUD entry for @addr, or NULL if the host has no PUD table. */
 static pud_t *mshare_host_pud(struct mm_struct *host, unsigned long addr)
@@ -269,9 +303,11 @@ static pud_t *mshare_host_pud(struct mm_struct *host, unsigned long addr)
  * Detach the host PTE table that @pmd points to if every entry is none,
  * under rule 2 at the top of this file, and put it on @tables; the caller
  * flushes and then frees them. @addr is the start of the table's span.
- * The caller holds the host's mmap_lock for writing, so no fault through
- * any sharer refills it meanwhile; rmap walkers of the host and walkers
- * of the process side may still be reading it, under its locks or RCU.
+ * The caller holds the host's mmap_lock for writing. A fault in a host VMA
+ * that shares the table (one ends inside its span) may still run under
+ * that VMA's lock, and rmap walkers of the host and walkers of the process
+ * side may be reading it, under its locks or RCU: all of them recheck the
+ * PMD entry under the PTE lock.
  */
 static void mshare_detach_pte_table(struct mm_struct *mm, pmd_t *pmd,
 				    unsigned long addr, struct list_head *tables)
@@ -399,6 +435,21 @@ static long mshare_op_munmap(struct mshare_op *op)
 	return ret;
 }
 
+static void mshare_op_free(struct mshare_op *op)
+{
+	unsigned int i;
+
+	for (i = 0; i < op->nr_put; i++)
+		fput(op->put[i]);
+	kfree(op->put);
+	if (op->file)
+		fput(op->file);
+	fput(op->region_file);
+	put_cred(op->cred);
+	mem_cgroup_put(op->memcg);
+	kfree(op);
+}
+
 static void mshare_op_work(struct work_struct *work)
 {
 	struct mshare_op *op = container_of(work, struct mshare_op, work);
@@ -420,24 +471,67 @@ static void mshare_op_work(struct work_struct *work)
 	set_active_memcg(old_memcg);
 	revert_creds(old_cred);
 	kthread_unuse_mm(op->mm);
+	/* The region file, held by the op, keeps the region. */
+	up(&mshare_file_region(op->region_file)->op_sem);
+
+	/* complete() is the last touch of an op whose caller still waits. */
+	if (atomic_xchg(&op->state, MSHARE_OP_DONE) == MSHARE_OP_ABANDONED)
+		mshare_op_free(op);
+	else
+		complete(&op->done);
 }
 
-static long mshare_op_run(struct mshare_op *op)
+/*
+ * Run a copy of @tmpl in the worker and wait for it, killably. The copy
+ * takes over the reference to @tmpl->file. Files are released in the
+ * caller's context, unless it was killed.
+ *
+ * Return: what the op returned, -EINTR if the caller was killed while it
+ * waited, or -ENOMEM.
+ */
+static long mshare_op_run(struct file *region_file, struct mshare_op *tmpl)
 {
-	unsigned int i;
+	struct mshare_region *region = mshare_file_region(region_file);
+	struct mshare_op *op;
+	long ret;
 
-	op->cred = current_cred();
+	/*
+	 * One op at a time per region: a caller killed while it waits leaves
+	 * at most that one behind, and holds no worker while it queues.
+	 */
+	if (down_killable(&region->op_sem)) {
+		ret = -EINTR;
+		goto out_fput;
+	}
+	op = kmemdup(tmpl, sizeof(*op), GFP_KERNEL_ACCOUNT);
+	if (!op) {
+		up(&region->op_sem);
+		ret = -ENOMEM;
+		goto out_fput;
+	}
+	op->region_file = get_file(region_file);
+	op->cred = get_current_cred();
 	op->memcg = get_mem_cgroup_from_mm(current->mm);
-	INIT_WORK_ONSTACK(&op->work, mshare_op_work);
-	queue_work(system_unbound_wq, &op->work);
-	flush_work(&op->work);
-	destroy_work_on_stack(&op->work);
-	mem_cgroup_put(op->memcg);
+	init_completion(&op->done);
+	atomic_set(&op->state, MSHARE_OP_RUNNING);
+	INIT_WORK(&op->work, mshare_op_work);
+	queue_work(mshare_wq, &op->work);
 
-	for (i = 0; i < op->nr_put; i++)
-		fput(op->put[i]);
-	kfree(op->put);
-	return op->ret;
+	if (wait_for_completion_killable(&op->done)) {
+		if (atomic_xchg(&op->state, MSHARE_OP_ABANDONED) ==
+		    MSHARE_OP_RUNNING)
+			return -EINTR;
+		/* It finished meanwhile, and is about to say so. */
+		wait_for_completion(&op->done);
+	}
+	ret = op->ret;
+	mshare_op_free(op);
+	return ret;
+
+out_fput:
+	if (tmpl->file)
+		fput(tmpl->file);
+	return ret;
 }
 
 /*
@@ -485,11 +579,12 @@ static bool mshare_object_ok(struct file *file)
 				 MAP_HUGETLB | MAP_NORESERVE | \
 				 (MAP_HUGE_MASK << MAP_HUGE_SHIFT))
 
-static long mshare_create_mapping(struct mshare_region *region,
+static long mshare_create_mapping(struct file *file,
 				  struct mshare_create __user *uarg)
 {
+	struct mshare_region *region = file_inode(file)->i_private;
 	struct mshare_create arg;
-	struct mshare_op op = { .region = region, .mm = region->mm };
+	struct mshare_op op = { .mm = region->mm };
 	unsigned long mapped;
 	long ret;
 
@@ -576,9 +671,7 @@ static long mshare_create_mapping(struct mshare_region *region,
 	 */
 	op.flags = (arg.flags & ~MAP_FIXED) | MAP_FIXED_NOREPLACE;
 
-	mapped = mshare_op_run(&op);
-	if (op.file)
-		fput(op.file);
+	mapped = mshare_op_run(file, &op);
 	if (IS_ERR_VALUE(mapped))
 		return (long)mapped;
 
@@ -588,14 +681,11 @@ static long mshare_create_mapping(struct mshare_region *region,
 	return ret;
 }
 
-static long mshare_unmap(struct mshare_region *region,
-			 struct mshare_unmap __user *uarg)
+static long mshare_unmap(struct file *file, struct mshare_unmap __user *uarg)
 {
+	struct mshare_region *region = file_inode(file)->i_private;
 	struct mshare_unmap arg;
-	struct mshare_op op = {
-		.region = region,
-		.mm = region->mm,
-	};
+	struct mshare_op op = { .mm = region->mm };
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
@@ -604,7 +694,7 @@ static long mshare_unmap(struct mshare_region *region,
 
 	op.addr = MSHARE_HOST_BASE + arg.region_offset;
 	op.len = arg.size;
-	return mshare_op_run(&op);
+	return mshare_op_run(file, &op);
 }
 
 /**
@@ -615,8 +705,9 @@ static long mshare_unmap(struct mshare_region *region,
  *
  * Return: 0, or a negative errno: -ENOTTY for an unknown command, -EBADF
  * if @file is not open for writing, -EINVAL for an unsized region or bad
- * arguments, -EFAULT for a bad pointer, or what mmap()/munmap() in the host
- * mm returned.
+ * arguments, -EFAULT for a bad pointer, -EINTR if the caller was killed
+ * while it waited for the host mm, or what mmap()/munmap() in the host mm
+ * returned.
  */
 long mshare_region_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
@@ -631,8 +722,8 @@ long mshare_region_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -EINVAL;
 
 	if (cmd == MSHAREFS_CREATE_MAPPING)
-		return mshare_create_mapping(region, (void __user *)arg);
-	return mshare_unmap(region, (void __user *)arg);
+		return mshare_create_mapping(file, (void __user *)arg);
+	return mshare_unmap(file, (void __user *)arg);
 }
 
 /*
@@ -680,29 +771,90 @@ static bool mshare_host_offsets(unsigned long start, unsigned long end,
 	return true;
 }
 
-static void mshare_invalidate_secondary_tlbs(struct mmu_notifier *mn,
-					     struct mm_struct *mm,
-					     unsigned long start,
-					     unsigned long end)
+/*
+ * Flush the TLBs of the sharers that link the host range [start, end), or
+ * with @batch, add them to a batch of deferred flushes.
+ *
+ * Called with page-table locks held: no sleeping here, and no lock of the
+ * region held while the IPIs are waited for. A flush costs an IPI round
+ * per sharer running on another CPU; idle sharers cost none.
+ *
+ * A sharer counts a link before it makes it (mshare_link()). The host
+ * cleared its entries before this: the barrier orders those stores before
+ * the reads of the counts, so that a sharer read as unlinked cannot have
+ * walked the host's tables to an entry the host has since cleared.
+ */
+static void mshare_flush_sharers(struct mshare_region *region,
+				 unsigned long start, unsigned long end,
+				 struct arch_tlbflush_unmap_batch *batch)
 {
-	struct mshare_region *region =
-		container_of(mn, struct mshare_region, mn);
 	struct mshare_sharer *sharer;
 	unsigned long off, off_end;
 
 	if (!mshare_host_offsets(start, end, &off, &off_end))
 		return;
-
-	/* Called with page-table locks held: no sleeping here. */
-	spin_lock(&region->lock);
-	list_for_each_entry(sharer, &region->sharers, node) {
-		if (!sharer->nr_linked || off >= sharer->len)
+	/* The host's cleared entries before the counts: see above. */
+	smp_mb();
+	rcu_read_lock();
+	list_for_each_entry_rcu(sharer, &region->sharers, node) {
+		if (!READ_ONCE(sharer->nr_linked) || off >= sharer->len)
 			continue;
+#ifdef CONFIG_ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH
+		if (batch) {
+			arch_tlbbatch_add_pending(batch, sharer->mm,
+						  sharer->start + off);
+			continue;
+		}
+#endif
 		mshare_flush_tlb(sharer->mm, sharer->start + off,
 				 sharer->start + min(off_end, sharer->len));
 	}
-	spin_unlock(&region->lock);
+	rcu_read_unlock();
 }
+
+static void mshare_invalidate_secondary_tlbs(struct mmu_notifier *mn,
+					     struct mm_struct *mm,
+					     unsigned long start,
+					     unsigned long end)
+{
+	mshare_flush_sharers(container_of(mn, struct mshare_region, mn),
+			     start, end, NULL);
+}
+
+#ifdef CONFIG_ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH
+/**
+ * mshare_tlbbatch_add_pending - defer the flush of a host entry to a batch
+ * @batch: the current task's batch of deferred flushes
+ * @host: the host mm, whose entry for @addr was just cleared
+ * @addr: the host address
+ *
+ * Reclaim and migration clear entries one page at a time and flush once
+ * per batch (try_to_unmap_flush()), for all the mms they touched. The host
+ * never runs on a CPU: its sharers do. Each linked sharer is added to the
+ * batch as the architecture adds an mm (its CPUs, a new TLB generation),
+ * so that one IPI round at the end of the batch reaches every CPU that may
+ * hold a translation through the host's tables, however many pages and
+ * sharers the batch has. No IPI is sent here, and no lock is taken but
+ * RCU. (The host itself is not added: no CPU makes user accesses through
+ * the host's own page tables.)
+ */
+void mshare_tlbbatch_add_pending(struct arch_tlbflush_unmap_batch *batch,
+				 struct mm_struct *host, unsigned long addr)
+{
+	struct mshare_region *region;
+
+	rcu_read_lock();
+	hash_for_each_possible_rcu(mshare_hosts, region, host_node,
+				   (unsigned long)host) {
+		if (region->mm == host) {
+			mshare_flush_sharers(region, addr, addr + PAGE_SIZE,
+					     batch);
+			break;
+		}
+	}
+	rcu_read_unlock();
+}
+#endif
 
 /*
  * Secondary MMUs of sharers (KVM, HMM mirrors, RDMA ODP, IOMMU SVA) follow
@@ -794,9 +946,9 @@ static int mshare_young(struct mmu_notifier *mn, unsigned long start,
 
 	if (!mshare_host_offsets(start, end, &off, &off_end))
 		return 0;
-	spin_lock(&region->lock);
-	list_for_each_entry(sharer, &region->sharers, node) {
-		if (!sharer->nr_linked || off >= sharer->len)
+	rcu_read_lock();
+	list_for_each_entry_rcu(sharer, &region->sharers, node) {
+		if (!READ_ONCE(sharer->nr_linked) || off >= sharer->len)
 			continue;
 		s = sharer->start + off;
 		e = sharer->start + min(off_end, sharer->len);
@@ -812,7 +964,7 @@ static int mshare_young(struct mmu_notifier *mn, unsigned long start,
 			break;
 		}
 	}
-	spin_unlock(&region->lock);
+	rcu_read_unlock();
 	return young;
 }
 
@@ -901,25 +1053,30 @@ static struct mshare_sharer *mshare_sharer_get(struct vm_area_struct *vma)
 	if (!new)
 		return NULL;
 	new->mm = vma->vm_mm;
+	mmgrab(new->mm);
 	new->start = vma->vm_start;
 	new->len = vma->vm_end - vma->vm_start;
 
 	/* Faults in one VMA may race here: the region lock decides. */
 	if (down_write_killable(&region->sharers_sem)) {
+		mmdrop(new->mm);
 		kfree(new);
 		return NULL;
 	}
 	spin_lock(&region->lock);
 	sharer = vma->vm_private_data;
 	if (!sharer) {
-		list_add(&new->node, &region->sharers);
+		list_add_rcu(&new->node, &region->sharers);
 		WRITE_ONCE(vma->vm_private_data, new);
 		sharer = new;
 		new = NULL;
 	}
 	spin_unlock(&region->lock);
 	up_write(&region->sharers_sem);
-	kfree(new);
+	if (new) {
+		mmdrop(new->mm);
+		kfree(new);
+	}
 	return sharer;
 }
 
@@ -938,8 +1095,8 @@ static pud_t mshare_pud_mkreadonly(pud_t pud)
 
 /*
  * Link the process's PUD entry @pud, for the slot of host address @haddr,
- * to the host's PMD table. Called with the host's mmap_lock held, which
- * keeps the host's tables from being freed.
+ * to the host's PMD table. Called with the host VMA there locked; the PMD
+ * table outlives it anyway (rule 1 at the top of this file).
  *
  * Return: 1 if it linked, 0 if it was linked already, -EAGAIN if the host
  * has no table there yet, -EFAULT if the process entry is something else.
@@ -948,7 +1105,6 @@ static int mshare_link(struct vm_area_struct *vma, struct mshare_sharer *sharer,
 		       pud_t *pud, unsigned long haddr)
 {
 	struct mshare_region *region = vma_region(vma);
-	unsigned long slot = (haddr - MSHARE_HOST_BASE) >> PUD_SHIFT;
 	pud_t *hpud = mshare_host_pud(region->mm, haddr);
 	pud_t entry, cur;
 	spinlock_t *ptl;	/* the process's PUD table lock */
@@ -960,7 +1116,7 @@ static int mshare_link(struct vm_area_struct *vma, struct mshare_sharer *sharer,
 	if (!pud_present(entry))
 		return -EAGAIN;
 	/* 1 GiB hugetlb is refused at CREATE_MAPPING: a table, or a bug. */
-	if (WARN_ON_ONCE(pud_leaf(entry) || slot >= region->nr_slots))
+	if (WARN_ON_ONCE(pud_leaf(entry)))
 		return -EFAULT;
 	if (!(vma->vm_flags & VM_WRITE))
 		entry = mshare_pud_mkreadonly(entry);
@@ -969,9 +1125,16 @@ static int mshare_link(struct vm_area_struct *vma, struct mshare_sharer *sharer,
 	cur = pudp_get(pud);
 	if (pud_none(cur)) {
 		spin_lock(&region->lock);
+		region->nr_links++;
+		/*
+		 * Counted before it is made: another thread may walk through
+		 * the link as soon as it is set, and a host flush that reads
+		 * the count must then see it (mshare_flush_sharers()).
+		 */
+		WRITE_ONCE(sharer->nr_linked, sharer->nr_linked + 1);
+		/* The count before the link; pairs with the flush's smp_mb(). */
+		smp_wmb();
 		set_pud(pud, entry);
-		region->links[slot]++;
-		sharer->nr_linked++;
 		spin_unlock(&region->lock);
 		ret = 1;
 	} else if (WARN_ON_ONCE(pud_pfn(cur) != pud_pfn(entry))) {
@@ -982,6 +1145,25 @@ static int mshare_link(struct vm_area_struct *vma, struct mshare_sharer *sharer,
 	return ret;
 }
 
+/*
+ * Give up the lock a fault holds on the process side, as the core does
+ * before it returns VM_FAULT_RETRY or VM_FAULT_COMPLETED.
+ */
+static void mshare_release_fault_lock(struct vm_area_struct *vma,
+				      unsigned int flags)
+{
+	if (flags & FAULT_FLAG_VMA_LOCK)
+		vma_end_read(vma);
+	else
+		mmap_read_unlock(vma->vm_mm);
+}
+
+/* What of a process fault the host fault keeps. */
+#define MSHARE_HOST_FAULT_FLAGS	(FAULT_FLAG_WRITE | FAULT_FLAG_ALLOW_RETRY | \
+				 FAULT_FLAG_RETRY_NOWAIT | FAULT_FLAG_KILLABLE | \
+				 FAULT_FLAG_TRIED | FAULT_FLAG_INTERRUPTIBLE | \
+				 FAULT_FLAG_VMA_LOCK)
+
 /**
  * mshare_fault - resolve a fault in a process's mapping of a region
  * @vma: the process's region VMA
@@ -989,13 +1171,27 @@ static int mshare_link(struct vm_area_struct *vma, struct mshare_sharer *sharer,
  * @flags: FAULT_FLAG_*
  *
  * Called by handle_mm_fault() in place of __handle_mm_fault(), with the
- * process's mmap_lock held; under a VMA lock, it asks for a retry. The host VMA at the same offset
- * decides what the access may do and does the work; then the process's
- * PUD entry is linked to the host's PMD table. If the host already has a
- * table there, the process only links it and lets the access retry: a
- * page the host maps then costs the process no further fault.
+ * process's mmap_lock or the VMA's lock held. The host VMA at the same
+ * offset decides what the access may do and does the work; then the
+ * process's PUD entry is linked to the host's PMD table. If the host
+ * already has a table there, the process only links it and lets the access
+ * retry: a page the host maps then costs the process no further fault.
  *
- * Return: 0, or VM_FAULT_SIGSEGV for a hole or a refused access,
+ * The host VMA is locked as the process's is: under a VMA lock, with its
+ * own VMA lock (both are trylocks, so lockdep sees no nesting of one
+ * class), under the mmap_lock with the host's mmap_lock, killably. The
+ * host's mmap_lock is never taken under a VMA lock, since the host takes
+ * VMA locks under it: a fault that needs it is retried under the
+ * process's mmap_lock. A host fault that drops its lock to wait for I/O
+ * (FAULT_FLAG_ALLOW_RETRY) has the process's lock dropped too, so that a
+ * blocked file system holds nobody's lock.
+ *
+ * Memory the host fault allocates (pages, the host's page tables) is
+ * charged to the memcg of the process whose fault it is, as it would be
+ * for a MAP_SHARED mapping of the object in that process.
+ *
+ * Return: 0, VM_FAULT_RETRY or VM_FAULT_COMPLETED with the process's lock
+ * released, VM_FAULT_SIGSEGV for a hole or a refused access,
  * VM_FAULT_SIGBUS/OOM/... as the host fault returned.
  */
 vm_fault_t mshare_fault(struct vm_area_struct *vma, unsigned long address,
@@ -1005,7 +1201,9 @@ vm_fault_t mshare_fault(struct vm_area_struct *vma, unsigned long address,
 	struct mm_struct *host = region->mm;
 	unsigned long off = (address & PAGE_MASK) - vma->vm_start;
 	unsigned long haddr = MSHARE_HOST_BASE + off;
-	unsigned long min_flt, maj_flt;
+	unsigned int hflags = (flags & MSHARE_HOST_FAULT_FLAGS) |
+			      FAULT_FLAG_REMOTE;
+	struct mem_cgroup *memcg, *old_memcg;
 	struct mshare_sharer *sharer;
 	struct vm_area_struct *hvma;
 	vm_fault_t ret = 0;
@@ -1014,16 +1212,6 @@ vm_fault_t mshare_fault(struct vm_area_struct *vma, unsigned long address,
 	pud_t *pud;
 	int linked;
 
-	/*
-	 * The host's mmap_lock nests inside the process's mmap_lock, never
-	 * inside a VMA lock: the host takes its own VMAs' locks under its
-	 * mmap_lock, and all VMA locks are one lock class. Retry the fault
-	 * under the mmap_lock.
-	 */
-	if (flags & FAULT_FLAG_VMA_LOCK) {
-		vma_end_read(vma);
-		return VM_FAULT_RETRY;
-	}
 	if (off >= MSHARE_HOST_LIMIT || !(vma->vm_flags & VM_READ))
 		return VM_FAULT_SIGSEGV;
 
@@ -1038,12 +1226,31 @@ vm_fault_t mshare_fault(struct vm_area_struct *vma, unsigned long address,
 	if (!pud)
 		return VM_FAULT_OOM;
 
-	mmap_read_lock(host);
-	hvma = vma_lookup(host, haddr);
-	if (!hvma) {
-		/* A hole: as an address with no mapping. */
-		ret = VM_FAULT_SIGSEGV;
-		goto out;
+	if (flags & FAULT_FLAG_VMA_LOCK) {
+		/* No host VMA there, or one being changed: ask the mmap_lock. */
+		hvma = lock_vma_under_rcu(host, haddr);
+		if (!hvma) {
+			vma_end_read(vma);
+			return VM_FAULT_RETRY;
+		}
+	} else {
+		if (flags & FAULT_FLAG_RETRY_NOWAIT) {
+			/* Must not wait: the process's lock stays held. */
+			if (!mmap_read_trylock(host))
+				return VM_FAULT_RETRY;
+		} else if (mmap_read_lock_killable(host)) {
+			/* Killed: the task never sees the result. */
+			if (!(flags & FAULT_FLAG_ALLOW_RETRY))
+				return VM_FAULT_SIGBUS;
+			mmap_read_unlock(vma->vm_mm);
+			return VM_FAULT_RETRY;
+		}
+		hvma = vma_lookup(host, haddr);
+		if (!hvma) {
+			/* A hole: as an address with no mapping. */
+			ret = VM_FAULT_SIGSEGV;
+			goto out;
+		}
 	}
 	if (((flags & FAULT_FLAG_WRITE) && !(hvma->vm_flags & VM_WRITE)) ||
 	    ((flags & FAULT_FLAG_INSTRUCTION) && !(hvma->vm_flags & VM_EXEC))) {
@@ -1063,17 +1270,23 @@ vm_fault_t mshare_fault(struct vm_area_struct *vma, unsigned long address,
 
 	/*
 	 * The host fault is a remote one, without FAULT_FLAG_USER (the memcg
-	 * OOM state of this fault is already entered) and without retry: the
-	 * host's mmap_lock stays held. It is part of this fault and must not
-	 * count as a second one for the task.
+	 * OOM state of this fault is already entered). It is part of this
+	 * fault: it is not counted on its own (mm_account_fault()).
 	 */
-	min_flt = current->min_flt;
-	maj_flt = current->maj_flt;
-	ret = handle_mm_fault(hvma, haddr,
-			      (flags & FAULT_FLAG_WRITE) | FAULT_FLAG_REMOTE,
-			      NULL);
-	current->min_flt = min_flt;
-	current->maj_flt = maj_flt;
+	memcg = get_mem_cgroup_from_mm(vma->vm_mm);
+	old_memcg = set_active_memcg(memcg);
+	ret = handle_mm_fault(hvma, haddr, hflags, NULL);
+	set_active_memcg(old_memcg);
+	mem_cgroup_put(memcg);
+	if (ret & (VM_FAULT_RETRY | VM_FAULT_COMPLETED)) {
+		/* The host fault dropped the host's lock, unless told not to. */
+		if (flags & FAULT_FLAG_RETRY_NOWAIT) {
+			mmap_read_unlock(host);
+			return ret;
+		}
+		mshare_release_fault_lock(vma, flags);
+		return ret;
+	}
 	if (ret & VM_FAULT_ERROR)
 		goto out;
 
@@ -1082,7 +1295,10 @@ vm_fault_t mshare_fault(struct vm_area_struct *vma, unsigned long address,
 	    mshare_link(vma, sharer, pud, haddr) < 0)
 		ret = VM_FAULT_SIGBUS;
 out:
-	mmap_read_unlock(host);
+	if (flags & FAULT_FLAG_VMA_LOCK)
+		vma_end_read(hvma);
+	else
+		mmap_read_unlock(host);
 	return ret;
 }
 
@@ -1107,7 +1323,7 @@ void mshare_unmap_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	struct mshare_region *region = vma_region(vma);
 	struct mshare_sharer *sharer = READ_ONCE(vma->vm_private_data);
 	struct mm_struct *mm = vma->vm_mm;
-	unsigned long addr, slot, unlinked = 0;
+	unsigned long addr, unlinked = 0;
 	spinlock_t *ptl;	/* the process's PUD table lock */
 	pgd_t *pgd;
 	p4d_t *p4d;
@@ -1128,12 +1344,10 @@ void mshare_unmap_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		pud = pud_offset(p4d, addr);
 		ptl = pud_lock(mm, pud);
 		if (pud_present(pudp_get(pud))) {
-			slot = (addr - vma->vm_start) >> PUD_SHIFT;
 			pud_clear(pud);
 			spin_lock(&region->lock);
-			if (!WARN_ON_ONCE(slot >= region->nr_slots ||
-					  !region->links[slot]))
-				region->links[slot]--;
+			if (!WARN_ON_ONCE(!region->nr_links))
+				region->nr_links--;
 			spin_unlock(&region->lock);
 			unlinked++;
 		}
@@ -1148,7 +1362,7 @@ void mshare_unmap_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	 */
 	mshare_flush_tlb(mm, start, end);
 	spin_lock(&region->lock);
-	sharer->nr_linked -= unlinked;
+	WRITE_ONCE(sharer->nr_linked, sharer->nr_linked - unlinked);
 	spin_unlock(&region->lock);
 }
 
@@ -1233,6 +1447,15 @@ static void mshare_vm_open(struct vm_area_struct *vma)
 	vma->vm_private_data = NULL;
 }
 
+static void mshare_sharer_free(struct work_struct *work)
+{
+	struct mshare_sharer *sharer =
+		container_of(to_rcu_work(work), struct mshare_sharer, free_work);
+
+	mmdrop(sharer->mm);
+	kfree(sharer);
+}
+
 static void mshare_vm_close(struct vm_area_struct *vma)
 {
 	struct mshare_region *region = vma_region(vma);
@@ -1243,10 +1466,15 @@ static void mshare_vm_close(struct vm_area_struct *vma)
 	down_write(&region->sharers_sem);
 	spin_lock(&region->lock);
 	WARN_ON_ONCE(sharer->nr_linked);
-	list_del(&sharer->node);
+	list_del_rcu(&sharer->node);
 	spin_unlock(&region->lock);
 	up_write(&region->sharers_sem);
-	kfree(sharer);
+	/*
+	 * Flushes may still be looking at it under RCU. The mm is dropped in
+	 * process context: __mmdrop() is not for softirqs.
+	 */
+	INIT_RCU_WORK(&sharer->free_work, mshare_sharer_free);
+	queue_rcu_work(system_wq, &sharer->free_work);
 }
 
 /* The VMA is one unit: no split, no partial unmap, no mremap or mprotect. */
@@ -1314,7 +1542,8 @@ int mshare_region_fsync(struct file *file, loff_t start, loff_t end,
 	hstart = MSHARE_HOST_BASE + start;
 	hend = MSHARE_HOST_BASE + min_t(loff_t, end, MSHARE_HOST_LIMIT - 1) + 1;
 
-	mmap_read_lock(mm);
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
 	vma_iter_init(&vmi, mm, hstart);
 	for_each_vma_range(vmi, vma, hend)
 		nr += vma->vm_file && (vma->vm_flags & VM_SHARED);
@@ -1464,3 +1693,11 @@ bool mshare_gup_folio_allowed(struct folio *folio, unsigned int flags)
 	mapping = folio_mapping(folio);
 	return mapping && shmem_mapping(mapping);
 }
+
+static int __init mshare_init(void)
+{
+	/* Unbound: an op may wait long for the host's mmap_lock. */
+	mshare_wq = alloc_workqueue("mshare", WQ_UNBOUND, 0);
+	return mshare_wq ? 0 : -ENOMEM;
+}
+subsys_initcall(mshare_init);

@@ -15,6 +15,7 @@
 #include <linux/sched/coredump.h>
 #include <linux/spinlock.h>
 #include <linux/rwsem.h>
+#include <linux/semaphore.h>
 
 struct folio;
 struct mmu_gather;
@@ -52,19 +53,25 @@ struct mmu_gather;
  * struct mshare_region - the host address space behind one msharefs file
  * @mm: the host mm; it never runs on a CPU and has no owner task
  * @size: size of the region in bytes, 0 until the file is sized; set once
- * @lock: protects @sharers (with @sharers_sem), the sharers' link counts
- *	and @links
- * @sharers: the process VMAs that link host page tables (struct mshare_sharer)
+ * @lock: serialises changes to @sharers (with @sharers_sem), to the
+ *	sharers' link counts and to @nr_links
+ * @sharers: the process VMAs that link host page tables (struct
+ *	mshare_sharer); RCU-protected for the TLB flushes, which run under
+ *	page-table locks
  * @sharers_sem: held for reading while host invalidations are forwarded to
  *	the sharers (which may sleep), for writing to add or remove one
- * @links: per PUD_SIZE slot of the host range, how many process PUD entries
- *	link the host PMD table of that slot: the table's share count
- * @nr_slots: entries in @links
+ * @nr_links: how many process PUD entries link host PMD tables
  * @mn: flushes the sharers' TLBs when the host's page tables change
  * @mn_fwd: forwards the host's invalidations to the sharers' notifiers (the
  *	core wants TLB flushes and range invalidations in two subscriptions)
  * @mn_lock: serialises registering @mn, done at the first mmap
  * @mn_registered: @mn is registered on @mm
+ * @op_sem: lets one op on @mm (MSHAREFS_CREATE_MAPPING, MSHAREFS_UNMAP) be
+ *	queued at a time, so that callers killed while they wait cannot pile
+ *	ops up
+ * @host_node: in the table that finds the region of a host mm
+ * @rcu: frees the region after an RCU grace period: the table is read
+ *	under RCU
  */
 struct mshare_region {
 	struct mm_struct *mm;
@@ -72,12 +79,14 @@ struct mshare_region {
 	spinlock_t lock;		/* sharers, links */
 	struct list_head sharers;
 	struct rw_semaphore sharers_sem;
-	unsigned int *links;
-	unsigned long nr_slots;
+	unsigned long nr_links;
 	struct mmu_notifier mn;
 	struct mmu_notifier mn_fwd;
 	struct mutex mn_lock;		/* mn_registered */
 	bool mn_registered;
+	struct semaphore op_sem;
+	struct hlist_node host_node;
+	struct rcu_head rcu;
 };
 
 #ifdef CONFIG_MSHAREFS
@@ -116,6 +125,9 @@ void mshare_unmap_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 int mshare_madvise(struct vm_area_struct *vma, struct vm_area_struct **prev,
 		   unsigned long start, unsigned long end, int behavior);
 bool mshare_gup_folio_allowed(struct folio *folio, unsigned int flags);
+struct arch_tlbflush_unmap_batch;
+void mshare_tlbbatch_add_pending(struct arch_tlbflush_unmap_batch *batch,
+				 struct mm_struct *host, unsigned long addr);
 #else
 static inline bool vma_is_mshare(const struct vm_area_struct *vma)
 {
@@ -151,6 +163,13 @@ static inline bool mshare_gup_folio_allowed(struct folio *folio,
 					    unsigned int flags)
 {
 	return true;
+}
+
+struct arch_tlbflush_unmap_batch;
+static inline void
+mshare_tlbbatch_add_pending(struct arch_tlbflush_unmap_batch *batch,
+			    struct mm_struct *host, unsigned long addr)
+{
 }
 #endif
 
