@@ -714,4 +714,148 @@ static inline void ext2_loop_teardown(struct ext2_loop *e)
 	memset(e, 0, sizeof(*e));
 }
 
+/* --- Memory cgroups (cgroup v2), for the charging tests --- */
+
+#define CGROUP_ROOT	"/sys/fs/cgroup"
+
+/*
+ * The value of key in a file of "key value" lines (memory.stat,
+ * memory.events, /proc/vmstat), or -1 if the file has no such line.
+ */
+static inline long key_value(const char *path, const char *key)
+{
+	size_t len = strlen(key);
+	char line[256];
+	long val = -1;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, len) && line[len] == ' ') {
+			val = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+/* Whether word is one of the words of s ("cpu io memory pids\n"). */
+static inline int has_word(const char *s, const char *word)
+{
+	size_t len = strlen(word);
+
+	while (*s) {
+		size_t n = strcspn(s, " \n");
+
+		if (n == len && !strncmp(s, word, len))
+			return 1;
+		s += n;
+		s += strspn(s, " \n");
+	}
+	return 0;
+}
+
+/*
+ * Make the memory controller available to the children of the root
+ * cgroup: 0; -ENOENT if no cgroup v2 hierarchy is mounted at CGROUP_ROOT,
+ * -ENODEV if it has no memory controller; or why enabling it failed.
+ */
+static inline int cg_enable_memory(void)
+{
+	char buf[512];
+
+	if (read_file(CGROUP_ROOT "/cgroup.controllers", buf, sizeof(buf)) < 0)
+		return -ENOENT;
+	if (!has_word(buf, "memory"))
+		return -ENODEV;
+	if (read_file(CGROUP_ROOT "/cgroup.subtree_control", buf, sizeof(buf)) < 0)
+		return -ENOENT;
+	if (has_word(buf, "memory"))
+		return 0;
+	return write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory");
+}
+
+/* Create the cgroup CGROUP_ROOT/name, its path into cg: 0 or -errno. */
+static inline int cg_create(char *cg, size_t size, const char *name)
+{
+	snprintf(cg, size, "%s/%s", CGROUP_ROOT, name);
+	return mkdir(cg, 0755) ? -errno : 0;
+}
+
+/* Write val to the control file "file" of cgroup cg: 0 or -errno. */
+static inline int cg_write(const char *cg, const char *file, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return write_file(path, val);
+}
+
+/* Move process pid into cgroup cg: 0 or -errno. */
+static inline int cg_attach(const char *cg, pid_t pid)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%d\n", pid);
+	return cg_write(cg, "cgroup.procs", buf);
+}
+
+/* Whether cgroup cg has the control file "file" (memory.peak, ...). */
+static inline int cg_has(const char *cg, const char *file)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return !access(path, F_OK);
+}
+
+/* A control file of cgroup cg holding one number (memory.current), or -1. */
+static inline long cg_read(const char *cg, const char *file)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return read_long_file(path);
+}
+
+/* key in a keyed control file of cgroup cg (memory.stat, memory.events), or -1. */
+static inline long cg_key(const char *cg, const char *file, const char *key)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return key_value(path, key);
+}
+
+/*
+ * Remove cgroup cg: 0 or -errno. Processes still in it (a test that joined
+ * it itself, a child not reaped) are moved to the root cgroup first; a
+ * cgroup whose last task is exiting stays busy for a moment.
+ */
+static inline int cg_destroy(const char *cg)
+{
+	char procs[256], pid[32];
+	FILE *f;
+	int i;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+	for (i = 0; i < 50; i++) {
+		f = fopen(procs, "r");
+		if (!f)
+			return errno == ENOENT ? 0 : -errno;
+		while (fgets(pid, sizeof(pid), f))
+			write_file(CGROUP_ROOT "/cgroup.procs", pid);
+		fclose(f);
+		if (!rmdir(cg) || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -errno;
+		usleep(100000);
+	}
+	return -EBUSY;
+}
+
 #endif /* __MSHARE_UTIL_H */
