@@ -110,13 +110,11 @@ struct mshare_sharer {
 };
 
 /**
- * mshare_region_alloc - allocate a region and its host mm
+ * mshare_region_alloc - allocate a region
  *
- * The host mm is created empty. Its lifetime is that of the region, not of
- * the task that created it, so it has no owner task: with CONFIG_MEMCG an
- * mm's owner is used to find the memcg to charge, and mm_alloc() makes the
- * caller the owner, which would leave a dangling pointer once the caller
- * exits. With no owner, charges against the host mm go to the root memcg.
+ * The host mm comes later, at the first mmap() or MSHAREFS_CREATE_MAPPING
+ * (mshare_host_mm()): a region that is never used costs its inode and this
+ * structure, whatever its size.
  *
  * Return: the new region, or NULL if memory ran out.
  */
@@ -129,37 +127,63 @@ struct mshare_region *mshare_region_alloc(void)
 	region = kzalloc(sizeof(*region), GFP_KERNEL_ACCOUNT);
 	if (!region)
 		return NULL;
-
-	region->mm = mm_alloc();
-	if (!region->mm) {
-		kfree(region);
-		return NULL;
-	}
 	spin_lock_init(&region->lock);
 	INIT_LIST_HEAD(&region->sharers);
 	init_rwsem(&region->sharers_sem);
 	mutex_init(&region->mn_lock);
 	sema_init(&region->op_sem, 1);
-	lockdep_set_class(&region->mm->mmap_lock, &mshare_host_mmap_lock_key);
+	return region;
+}
+
+/*
+ * The region's host mm, created empty at its first use, by the task that
+ * uses it first (which pays for it). Its lifetime is that of the region,
+ * not of that task, so it has no owner task: with CONFIG_MEMCG an mm's
+ * owner is used to find the memcg to charge, and mm_alloc() makes the
+ * caller the owner, which would leave a dangling pointer once the caller
+ * exits. Charges for a host mm go to the task that allocates (see
+ * mshare_fault()).
+ *
+ * Return: the host mm, or NULL if memory ran out.
+ */
+static struct mm_struct *mshare_host_mm(struct mshare_region *region)
+{
+	struct mm_struct *mm;
+
+	/* Pairs with the smp_store_release() below. */
+	mm = smp_load_acquire(&region->mm);
+	if (mm)
+		return mm;
+
+	mutex_lock(&region->mn_lock);
+	mm = region->mm;
+	if (mm)
+		goto out;
+	mm = mm_alloc();
+	if (!mm)
+		goto out;
+	lockdep_set_class(&mm->mmap_lock, &mshare_host_mmap_lock_key);
 #ifdef CONFIG_MEMCG
-	RCU_INIT_POINTER(region->mm->owner, NULL);
+	RCU_INIT_POINTER(mm->owner, NULL);
 #endif
 	/*
 	 * mm_alloc() copies the creator's MMF_* flags and default VMA flags
 	 * (MDWE, THP disabled, KSM merge-any, VM_NOHUGEPAGE): a region is not
 	 * the creator's, and must not make every user inherit them.
 	 */
-	region->mm->flags = MMF_DUMP_FILTER_DEFAULT;
+	mm->flags = MMF_DUMP_FILTER_DEFAULT;
 	/* hugetlb must not share the host's PMD tables: see want_pmd_share(). */
-	set_bit(MMF_MSHARE_HOST, &region->mm->flags);
-	region->mm->def_flags = 0;
-	region->mm->task_size = MSHARE_HOST_END;
+	set_bit(MMF_MSHARE_HOST, &mm->flags);
+	mm->def_flags = 0;
+	mm->task_size = MSHARE_HOST_END;
 
 	spin_lock(&mshare_hosts_lock);
-	hash_add_rcu(mshare_hosts, &region->host_node,
-		     (unsigned long)region->mm);
+	hash_add_rcu(mshare_hosts, &region->host_node, (unsigned long)mm);
 	spin_unlock(&mshare_hosts_lock);
-	return region;
+	smp_store_release(&region->mm, mm);
+out:
+	mutex_unlock(&region->mn_lock);
+	return mm;
 }
 
 /*
@@ -203,6 +227,8 @@ void mshare_region_free(struct mshare_region *region)
 	/* Nobody maps the region any more: nothing links its tables. */
 	WARN_ON_ONCE(!list_empty(&region->sharers));
 	WARN_ON_ONCE(region->nr_links);
+	if (!region->mm)
+		goto out;		/* never used */
 	spin_lock(&mshare_hosts_lock);
 	hash_del_rcu(&region->host_node);
 	spin_unlock(&mshare_hosts_lock);
@@ -214,6 +240,7 @@ void mshare_region_free(struct mshare_region *region)
 	clear_bit(MMF_MSHARE_HOST, &region->mm->flags);
 	mshare_free_gap_tables(region->mm);
 	mmput(region->mm);
+out:
 	mutex_destroy(&region->mn_lock);
 	kfree_rcu(region, rcu);
 }
@@ -584,7 +611,7 @@ static long mshare_create_mapping(struct file *file,
 {
 	struct mshare_region *region = file_inode(file)->i_private;
 	struct mshare_create arg;
-	struct mshare_op op = { .mm = region->mm };
+	struct mshare_op op = { };
 	unsigned long mapped;
 	long ret;
 
@@ -661,6 +688,12 @@ static long mshare_create_mapping(struct file *file,
 		}
 	}
 
+	op.mm = mshare_host_mm(region);
+	if (!op.mm) {
+		if (op.file)
+			fput(op.file);
+		return -ENOMEM;
+	}
 	op.addr = MSHARE_HOST_BASE + arg.region_offset;
 	op.len = arg.size;
 	op.prot = arg.prot;
@@ -685,12 +718,15 @@ static long mshare_unmap(struct file *file, struct mshare_unmap __user *uarg)
 {
 	struct mshare_region *region = file_inode(file)->i_private;
 	struct mshare_unmap arg;
-	struct mshare_op op = { .mm = region->mm };
+	/* Pairs with mshare_host_mm(). */
+	struct mshare_op op = { .mm = smp_load_acquire(&region->mm) };
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
 	if (!mshare_range_ok(region, arg.region_offset, arg.size))
 		return -EINVAL;
+	if (!op.mm)
+		return 0;	/* no host mm: nothing was ever mapped */
 
 	op.addr = MSHARE_HOST_BASE + arg.region_offset;
 	op.len = arg.size;
@@ -1008,6 +1044,10 @@ static const struct mmu_notifier_ops mshare_mn_fwd_ops = {
 static int mshare_register_notifier(struct mshare_region *region)
 {
 	int ret = 0;
+
+	/* A mapping needs the host mm: from here on, region->mm is set. */
+	if (!mshare_host_mm(region))
+		return -ENOMEM;
 
 	mutex_lock(&region->mn_lock);
 	if (!region->mn_registered) {
@@ -1527,7 +1567,8 @@ int mshare_region_fsync(struct file *file, loff_t start, loff_t end,
 			int datasync)
 {
 	struct mshare_region *region = file_inode(file)->i_private;
-	struct mm_struct *mm = region->mm;
+	/* Pairs with mshare_host_mm(). */
+	struct mm_struct *mm = smp_load_acquire(&region->mm);
 	struct mshare_sync {
 		struct file *file;
 		loff_t start, end;
@@ -1537,7 +1578,7 @@ int mshare_region_fsync(struct file *file, loff_t start, loff_t end,
 	struct vma_iterator vmi;
 	int ret = 0, err;
 
-	if (start < 0 || end < start || start >= MSHARE_HOST_LIMIT)
+	if (!mm || start < 0 || end < start || start >= MSHARE_HOST_LIMIT)
 		return 0;
 	hstart = MSHARE_HOST_BASE + start;
 	hend = MSHARE_HOST_BASE + min_t(loff_t, end, MSHARE_HOST_LIMIT - 1) + 1;

@@ -51,7 +51,8 @@ struct mmu_gather;
 
 /**
  * struct mshare_region - the host address space behind one msharefs file
- * @mm: the host mm; it never runs on a CPU and has no owner task
+ * @mm: the host mm, NULL until the region is first mapped or given a
+ *	mapping; it never runs on a CPU and has no owner task
  * @size: size of the region in bytes, 0 until the file is sized; set once
  * @lock: serialises changes to @sharers (with @sharers_sem), to the
  *	sharers' link counts and to @nr_links
@@ -64,7 +65,8 @@ struct mmu_gather;
  * @mn: flushes the sharers' TLBs when the host's page tables change
  * @mn_fwd: forwards the host's invalidations to the sharers' notifiers (the
  *	core wants TLB flushes and range invalidations in two subscriptions)
- * @mn_lock: serialises registering @mn, done at the first mmap
+ * @mn_lock: serialises creating @mm and registering @mn, done at the
+ *	first mmap
  * @mn_registered: @mn is registered on @mm
  * @op_sem: lets one op on @mm (MSHAREFS_CREATE_MAPPING, MSHAREFS_UNMAP) be
  *	queued at a time, so that callers killed while they wait cannot pile
@@ -82,7 +84,7 @@ struct mshare_region {
 	unsigned long nr_links;
 	struct mmu_notifier mn;
 	struct mmu_notifier mn_fwd;
-	struct mutex mn_lock;		/* mn_registered */
+	struct mutex mn_lock;		/* mm, mn_registered */
 	bool mn_registered;
 	struct semaphore op_sem;
 	struct hlist_node host_node;
