@@ -656,4 +656,62 @@ TEST_F_TIMEOUT(memcg, file_reclaim_in_cgroup, 150)
 	}
 }
 
+/*
+ * memory.high holds too: the page cache behind a region, read by a task
+ * in a cgroup whose memory.high is below what it reads, is reclaimed on
+ * the task's way back to user space (memory.events "high" counts it), and
+ * the cgroup ends near its high mark, without an OOM kill.
+ */
+TEST_F_TIMEOUT(memcg, high_holds, 150)
+{
+	const unsigned long len = 64 * MB, high = 16 * MB, seed = 0x68696768;
+	long oom0, high0, steal0, oom, highs, steal, cur;
+	struct faulter *f;
+	char name[160];
+	const char *a;
+	int st;
+
+	ASSERT_EQ(0, ext2_loop_setup(&self->e2, 96));
+	snprintf(name, sizeof(name), "%s/data", self->e2.dir);
+	ASSERT_EQ(0, write_pattern_file(name, len / MB, seed));
+	sync();
+	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "3"));
+	self->objfd = open(name, O_RDONLY);
+	ASSERT_LE(0, self->objfd);
+	ASSERT_EQ(0, mshare_file(self->fd, 0, len, PROT_READ, self->objfd));
+
+	a = make_cgroup(self, 0);
+	ASSERT_NE(NULL, a);
+	ASSERT_EQ(0, cg_write(a, "memory.high", "16M"));
+	f = faulter_new(self, a, len, TOUCH_CHECK, 1, O_RDONLY, PROT_READ);
+	ASSERT_NE(NULL, f);
+	f->seed = seed;
+
+	ASSERT_EQ(0, faulter_start(f));
+	ASSERT_EQ(0, faulter_reached(f, 30)) TH_LOG("child: status %#x", f->status);
+	oom0 = cg_key(a, "memory.events", "oom_kill");
+	high0 = cg_key(a, "memory.events", "high");
+	steal0 = cg_key(a, "memory.stat", "pgsteal");
+	ASSERT_LE(0, oom0);
+	ASSERT_LE(0, high0);
+	ASSERT_LE(0, steal0);
+	faulter_go(f);
+	EXPECT_EQ(0, faulter_reached(f, 120))
+		TH_LOG("child: status %#x%s", f->status, f->hung ? " (hung)" : "");
+	steal = stat_wait(a, "pgsteal", steal0 + (len / 2) / PAGE, 1);
+	cur = cg_read(a, "memory.current");
+	st = faulter_end(f, 30);
+	oom = cg_key(a, "memory.events", "oom_kill");
+	highs = cg_key(a, "memory.events", "high");
+	TH_LOG("child: status %#x, %lu bad bytes; high events %ld -> %ld, oom_kill %ld -> %ld, pgsteal %ld -> %ld, memory.current %ld",
+	       st, f->bad, high0, highs, oom0, oom, steal0, steal, cur);
+	EXPECT_TRUE(exited_with(st, 0));
+	EXPECT_EQ(0, f->bad);
+	EXPECT_EQ(oom0, oom);
+	EXPECT_LT(high0, highs);
+	EXPECT_LE(steal0 + (long)((len / 2) / PAGE), steal);
+	/* Over-high is reclaimed in batches on the way back to user space. */
+	EXPECT_GE((long)(high + 4 * MB), cur);
+}
+
 TEST_HARNESS_MAIN
