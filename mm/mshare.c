@@ -113,7 +113,8 @@ struct mshare_sharer {
  * mshare_region_alloc - allocate a region
  *
  * The host mm comes later, at the first mmap() or MSHAREFS_CREATE_MAPPING
- * (mshare_host_mm()): a region that is never used costs its inode and this
+ * (mshare_host_mm()), charged to whoever does that first, a read-only
+ * opener included: a region that is never used costs its inode and this
  * structure, whatever its size.
  *
  * Return: the new region, or NULL if memory ran out.
@@ -180,6 +181,7 @@ static struct mm_struct *mshare_host_mm(struct mshare_region *region)
 	spin_lock(&mshare_hosts_lock);
 	hash_add_rcu(mshare_hosts, &region->host_node, (unsigned long)mm);
 	spin_unlock(&mshare_hosts_lock);
+	/* A reader that finds the mm finds it set up: see the top. */
 	smp_store_release(&region->mm, mm);
 out:
 	mutex_unlock(&region->mn_lock);
@@ -882,7 +884,7 @@ void mshare_tlbbatch_add_pending(struct arch_tlbflush_unmap_batch *batch,
 	rcu_read_lock();
 	hash_for_each_possible_rcu(mshare_hosts, region, host_node,
 				   (unsigned long)host) {
-		if (region->mm == host) {
+		if (READ_ONCE(region->mm) == host) {
 			mshare_flush_sharers(region, addr, addr + PAGE_SIZE,
 					     batch);
 			break;
@@ -1172,8 +1174,12 @@ static int mshare_link(struct vm_area_struct *vma, struct mshare_sharer *sharer,
 		 * the count must then see it (mshare_flush_sharers()).
 		 */
 		WRITE_ONCE(sharer->nr_linked, sharer->nr_linked + 1);
-		/* The count before the link; pairs with the flush's smp_mb(). */
-		smp_wmb();
+		/*
+		 * The count before the link, against the host's store and
+		 * read in mshare_flush_sharers() and another CPU's walk
+		 * through the link: a full barrier, as that needs one off x86.
+		 */
+		smp_mb();
 		set_pud(pud, entry);
 		spin_unlock(&region->lock);
 		ret = 1;
@@ -1738,7 +1744,7 @@ bool mshare_gup_folio_allowed(struct folio *folio, unsigned int flags)
 static int __init mshare_init(void)
 {
 	/* Unbound: an op may wait long for the host's mmap_lock. */
-	mshare_wq = alloc_workqueue("mshare", WQ_UNBOUND, 0);
+	mshare_wq = alloc_workqueue("mshare", WQ_UNBOUND, WQ_UNBOUND_MAX_ACTIVE);
 	return mshare_wq ? 0 : -ENOMEM;
 }
 subsys_initcall(mshare_init);

@@ -65,8 +65,8 @@ struct mmu_gather;
  * @mn: flushes the sharers' TLBs when the host's page tables change
  * @mn_fwd: forwards the host's invalidations to the sharers' notifiers (the
  *	core wants TLB flushes and range invalidations in two subscriptions)
- * @mn_lock: serialises creating @mm and registering @mn, done at the
- *	first mmap
+ * @mn_lock: serialises creating @mm (at the first mmap or mapping) and
+ *	registering @mn (at the first mmap)
  * @mn_registered: @mn is registered on @mm
  * @op_sem: lets one op on @mm (MSHAREFS_CREATE_MAPPING, MSHAREFS_UNMAP) be
  *	queued at a time, so that callers killed while they wait cannot pile
