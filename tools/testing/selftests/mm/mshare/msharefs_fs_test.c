@@ -619,16 +619,18 @@ static long get_attr(const char *dir, const char *attr)
 
 /*
  * Make allocations of this task fail once 'space' bytes have been allocated
- * (the first 'times' of them), for every budget until creating a region goes
- * through without a failure: each error path of region creation is taken. A
- * failed create returns ENOMEM and leaves no file; kmemleak and the kernel
- * log check that nothing leaked and nothing warned.
+ * (the first 'times' of them), for every budget until creating, sizing and
+ * mapping a region (which creates its host mm) goes through without a
+ * failure: each error path is taken. A failed create returns ENOMEM and
+ * leaves no file, a failed mmap ENOMEM; kmemleak and the kernel log check
+ * that nothing leaked and nothing warned.
  */
 static void create_under_injection(struct __test_metadata *_metadata,
-				   const char *path, const char *dir, int step,
-				   int times)
+				   const char *path, unsigned long unit,
+				   const char *dir, int step, int times)
 {
-	int space, fd, failures = 0, fired, mif, err;
+	int space, fd, failures = 0, fired, mif, err, mapped;
+	void *p;
 
 	ASSERT_EQ(0, set_attr(dir, "times", 0));
 	ASSERT_EQ(0, set_attr(dir, "probability", 100));
@@ -649,6 +651,12 @@ static void create_under_injection(struct __test_metadata *_metadata,
 		ASSERT_EQ(1, pwrite(mif, "1", 1, 0));
 		fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
 		err = errno;
+		p = MAP_FAILED;
+		if (fd >= 0) {
+			if (ftruncate(fd, unit) == 0)
+				p = mmap(NULL, unit, PROT_READ, MAP_SHARED, fd, 0);
+			err = errno;
+		}
 		ASSERT_EQ(1, pwrite(mif, "0", 1, 0));
 		errno = err;
 		fired = get_attr(dir, "times") != times;
@@ -659,13 +667,21 @@ static void create_under_injection(struct __test_metadata *_metadata,
 			failures++;
 			continue;
 		}
+		mapped = p != MAP_FAILED;
+		if (mapped)
+			ASSERT_EQ(0, munmap(p, unit));
 		close(fd);
 		ASSERT_EQ(0, unlink(path));
+		if (!mapped) {
+			ASSERT_EQ(ENOMEM, err);
+			failures++;
+			continue;
+		}
 		if (!fired)
 			break;
 	}
 	close(mif);
-	TH_LOG("%s: %d failed creates before one ran clean at space %d",
+	TH_LOG("%s: %d failed creates or maps before one ran clean at space %d",
 	       dir, failures, space);
 	ASSERT_LT(space, 256 * 1024);
 	ASSERT_LT(0, failures);
@@ -674,7 +690,8 @@ static void create_under_injection(struct __test_metadata *_metadata,
 TEST_F(fs, create_with_failing_slab)
 {
 	/* One failure at each point: every error path once. */
-	create_under_injection(_metadata, self->path, "failslab", 64, 1);
+	create_under_injection(_metadata, self->path, self->unit, "failslab",
+			       64, 1);
 }
 
 TEST_F(fs, create_with_failing_page_alloc)
@@ -685,7 +702,8 @@ TEST_F(fs, create_with_failing_page_alloc)
 	 * Every page allocation past the budget fails: a single failure is
 	 * absorbed by slab's fallback from higher orders.
 	 */
-	create_under_injection(_metadata, self->path, "fail_page_alloc", 4096, 1000);
+	create_under_injection(_metadata, self->path, self->unit,
+			       "fail_page_alloc", 4096, 1000);
 }
 
 /*
