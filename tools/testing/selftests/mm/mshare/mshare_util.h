@@ -132,11 +132,10 @@ static inline void drain_slabs(void)
 }
 
 /*
- * Run fn(arg) in a child that has dropped to an unprivileged uid and gid
- * (and so every capability). Returns what fn returned (0..255), or -1 if
- * the child died.
+ * Run fn(arg) in a child that has dropped to these ids (and so every
+ * capability). Returns what fn returned (0..255), or -1 if the child died.
  */
-static inline int run_as_user(int (*fn)(void *), void *arg)
+static inline int run_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg)
 {
 	int status;
 	pid_t pid;
@@ -145,14 +144,20 @@ static inline int run_as_user(int (*fn)(void *), void *arg)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		if (setgroups(0, NULL) || setresgid(UNPRIV_GID, UNPRIV_GID, UNPRIV_GID) ||
-		    setresuid(UNPRIV_UID, UNPRIV_UID, UNPRIV_UID))
+		if (setgroups(0, NULL) || setresgid(gid, gid, gid) ||
+		    setresuid(uid, uid, uid))
 			_exit(255);
 		_exit(fn(arg) & 0xff);
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+/* run_as() the unprivileged uid and gid. */
+static inline int run_as_user(int (*fn)(void *), void *arg)
+{
+	return run_as(UNPRIV_UID, UNPRIV_GID, fn, arg);
 }
 
 /* Run a shell command; returns its exit status, or -1. */

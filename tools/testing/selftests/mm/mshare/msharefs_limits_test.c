@@ -136,26 +136,6 @@ static void limits_expect_bytes(struct __test_metadata *_metadata, int line,
 
 /* --- what unprivileged users do, each in a child of its own --- */
 
-/* Run fn(arg) in a child with these ids (and no capability): its result. */
-static int limits_run_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg)
-{
-	int status;
-	pid_t pid;
-
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		if (setgroups(0, NULL) || setresgid(gid, gid, gid) ||
-		    setresuid(uid, uid, uid))
-			_exit(255);
-		_exit(fn(arg) & 0xff);
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
-
 static int limits_create(void *arg)
 {
 	int fd = open((char *)arg, O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -597,7 +577,7 @@ TEST_F(instance, root_owner_mode)
 	ASSERT_EQ(0, stat(mine, &st));
 	EXPECT_EQ(UNPRIV_UID, st.st_uid);
 	/* Neither the owner nor in the group: the mode keeps it out. */
-	EXPECT_EQ(EACCES, limits_run_as(1000, 1000, limits_create, other));
+	EXPECT_EQ(EACCES, run_as(1000, 1000, limits_create, other));
 	ASSERT_EQ(0, umount(self->mnt));
 
 	ASSERT_EQ(0, limits_mount(self->mnt, NULL));
