@@ -1318,12 +1318,22 @@ vm_fault_t mshare_fault(struct vm_area_struct *vma, unsigned long address,
 	 * The host fault is a remote one, without FAULT_FLAG_USER (the memcg
 	 * OOM state of this fault is already entered). It is part of this
 	 * fault: it is not counted on its own (mm_account_fault()).
+	 *
+	 * What it allocates for the host is charged to current's memcg
+	 * (get_mem_cgroup_from_mm() on a host mm), which is the process's
+	 * own in the usual case. A fault on another process's behalf (GUP
+	 * through /proc/PID/mem, process_vm_writev()) charges that process,
+	 * as it would for its MAP_SHARED mapping of the object.
 	 */
-	memcg = get_mem_cgroup_from_mm(vma->vm_mm);
-	old_memcg = set_active_memcg(memcg);
-	ret = handle_mm_fault(hvma, haddr, hflags, NULL);
-	set_active_memcg(old_memcg);
-	mem_cgroup_put(memcg);
+	if (unlikely(vma->vm_mm != current->mm)) {
+		memcg = get_mem_cgroup_from_mm(vma->vm_mm);
+		old_memcg = set_active_memcg(memcg);
+		ret = handle_mm_fault(hvma, haddr, hflags, NULL);
+		set_active_memcg(old_memcg);
+		mem_cgroup_put(memcg);
+	} else {
+		ret = handle_mm_fault(hvma, haddr, hflags, NULL);
+	}
 	if (ret & (VM_FAULT_RETRY | VM_FAULT_COMPLETED)) {
 		/* The host fault dropped the host's lock, unless told not to. */
 		if (flags & FAULT_FLAG_RETRY_NOWAIT) {
