@@ -6,9 +6,9 @@
  *   mshare-bench-fault [-r runs]     (default 7 runs of each, at most 31)
  *
  * Three measurements, each the median of runs that alternate msharefs and
- * memfd (after one uncounted run of each), each run on fresh memory (a new region of one unit with an
- * anonymous mapping of 256 MiB at offset 0, or a new memfd of 256 MiB) and
- * in a fresh process:
+ * memfd (after one uncounted run of each), each run on fresh memory (a new
+ * region of one unit with an anonymous mapping of 256 MiB at offset 0, or a
+ * new memfd of 256 MiB) and in a fresh process:
  *  a. first touch: a process maps the memory and writes one byte per page;
  *     only the write loop is timed. Target: msharefs / memfd <= 1.10.
  *  b. attach to populated: a first process writes every page and exits, a
