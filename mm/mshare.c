@@ -24,11 +24,14 @@
  *    PMD lock and the table's PTE lock, after checking under both that
  *    every entry is none, and then only after an RCU grace period
  *    (pte_free_defer()), which also waits for GUP-fast walkers with
- *    interrupts off. Every pte_offset_map*() user holds RCU and checks the
- *    PMD entry again under the PTE lock, so a walker that read the entry
- *    before it was cleared either finds it changed or works on a table
- *    still allocated. khugepaged's retract_page_tables() follows the same
- *    rule; page-table reclaim must too.
+ *    interrupts off. Every pte_offset_map*() user holds RCU, and either
+ *    checks the PMD entry again under the PTE lock, or acts only if an
+ *    entry still holds the non-none value it read (pte_same()), which an
+ *    empty table never does: a walker that read the PMD entry before it
+ *    was cleared finds it changed, or nothing to do in a table that is
+ *    still allocated. So only empty tables may be freed this way.
+ *    khugepaged's retract_page_tables() follows the same rule; page-table
+ *    reclaim must too.
  * 3. A process's link (its PUD entry) is cleared only by the zap of its own
  *    VMA when no walker can be in it: munmap once the VMA has left the
  *    tree, exit once nobody else holds the mm. Walkers read a PUD entry
@@ -873,8 +876,10 @@ static void mshare_invalidate_secondary_tlbs(struct mmu_notifier *mn,
  * so that one IPI round at the end of the batch reaches every CPU that may
  * hold a translation through the host's tables, however many pages and
  * sharers the batch has. No IPI is sent here, and no lock is taken but
- * RCU. (The host itself is not added: no CPU makes user accesses through
- * the host's own page tables.)
+ * RCU. The host itself is not added: no CPU makes user accesses through
+ * the host's own page tables. The op kworker that adopts it for the
+ * ioctls touches no host address; a CPU that keeps it loaded lazily
+ * afterwards may hold stale entries, which nothing uses.
  */
 void mshare_tlbbatch_add_pending(struct arch_tlbflush_unmap_batch *batch,
 				 struct mm_struct *host, unsigned long addr)
@@ -1322,8 +1327,10 @@ vm_fault_t mshare_fault(struct vm_area_struct *vma, unsigned long address,
 	 * What it allocates for the host is charged to current's memcg
 	 * (get_mem_cgroup_from_mm() on a host mm), which is the process's
 	 * own in the usual case. A fault on another process's behalf (GUP
-	 * through /proc/PID/mem, process_vm_writev()) charges that process,
-	 * as it would for its MAP_SHARED mapping of the object.
+	 * through /proc/PID/mem, process_vm_writev()) charges that process:
+	 * pages as for its MAP_SHARED mapping of the object, and the host's
+	 * page tables too (which a mapping of its own would charge to the
+	 * task that faults).
 	 */
 	if (unlikely(vma->vm_mm != current->mm)) {
 		memcg = get_mem_cgroup_from_mm(vma->vm_mm);
@@ -1335,7 +1342,10 @@ vm_fault_t mshare_fault(struct vm_area_struct *vma, unsigned long address,
 		ret = handle_mm_fault(hvma, haddr, hflags, NULL);
 	}
 	if (ret & (VM_FAULT_RETRY | VM_FAULT_COMPLETED)) {
-		/* The host fault dropped the host's lock, unless told not to. */
+		/*
+		 * The host fault dropped the host's lock, unless told not to
+		 * (NOWAIT, which never comes with a VMA lock).
+		 */
 		if (flags & FAULT_FLAG_RETRY_NOWAIT) {
 			mmap_read_unlock(host);
 			return ret;
