@@ -30,8 +30,9 @@
  *    empty table never does: a walker that read the PMD entry before it
  *    was cleared finds it changed, or nothing to do in a table that is
  *    still allocated. So only empty tables may be freed this way.
- *    khugepaged's retract_page_tables() follows the same rule; page-table
- *    reclaim must too.
+ *    khugepaged's retract_page_tables() follows the same rule, and so
+ *    does page-table reclaim (mm/pt_reclaim.c), which frees the host's
+ *    emptied tables (see mshare_pt_note_zap()).
  * 3. A process's link (its PUD entry) is cleared only by the zap of its own
  *    VMA when no walker can be in it: munmap once the VMA has left the
  *    tree, exit once nobody else holds the mm. Walkers read a PUD entry
@@ -59,9 +60,11 @@
 #include <linux/mmu_notifier.h>
 #include <linux/mshare.h>
 #include <linux/pgtable.h>
+#include <linux/pt_reclaim.h>
 #include <linux/sched/mm.h>
 #include <linux/secretmem.h>
 #include <linux/shmem_fs.h>
+#include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/userfaultfd_k.h>
@@ -88,6 +91,18 @@ static DEFINE_SPINLOCK(mshare_hosts_lock);
 
 /* Ops on host mms; see struct mshare_op. */
 static struct workqueue_struct *mshare_wq;
+
+/*
+ * Host mms for the page-table shrinker, which goes through them in turn.
+ * The mutex keeps a region on the list, and its host mm, while the
+ * shrinker works on it; the shrinker only tries it.
+ */
+static LIST_HEAD(mshare_pt_regions);
+static DEFINE_MUTEX(mshare_pt_mutex);
+static unsigned long mshare_pt_nr_regions;	/* on the list */
+static atomic_long_t mshare_pt_pending;		/* sum of pt_pending */
+
+static void mshare_pt_work(struct work_struct *work);
 
 /**
  * struct mshare_sharer - a process VMA that links the host's page tables
@@ -136,6 +151,9 @@ struct mshare_region *mshare_region_alloc(void)
 	init_rwsem(&region->sharers_sem);
 	mutex_init(&region->mn_lock);
 	sema_init(&region->op_sem, 1);
+	INIT_LIST_HEAD(&region->pt_node);
+	INIT_WORK(&region->pt_work, mshare_pt_work);
+	region->pt_start = ULONG_MAX;
 	return region;
 }
 
@@ -186,6 +204,11 @@ static struct mm_struct *mshare_host_mm(struct mshare_region *region)
 	spin_unlock(&mshare_hosts_lock);
 	/* A reader that finds the mm finds it set up: see the top. */
 	smp_store_release(&region->mm, mm);
+
+	mutex_lock(&mshare_pt_mutex);
+	list_add_tail(&region->pt_node, &mshare_pt_regions);
+	mshare_pt_nr_regions++;
+	mutex_unlock(&mshare_pt_mutex);
 out:
 	mutex_unlock(&region->mn_lock);
 	return mm;
@@ -234,6 +257,12 @@ void mshare_region_free(struct mshare_region *region)
 	WARN_ON_ONCE(region->nr_links);
 	if (!region->mm)
 		goto out;		/* never used */
+	mutex_lock(&mshare_pt_mutex);
+	list_del(&region->pt_node);
+	mshare_pt_nr_regions--;
+	atomic_long_sub(atomic_long_read(&region->pt_pending),
+			&mshare_pt_pending);
+	mutex_unlock(&mshare_pt_mutex);
 	spin_lock(&mshare_hosts_lock);
 	hash_del_rcu(&region->host_node);
 	spin_unlock(&mshare_hosts_lock);
@@ -241,6 +270,8 @@ void mshare_region_free(struct mshare_region *region)
 		mmu_notifier_unregister(&region->mn_fwd, region->mm);
 		mmu_notifier_unregister(&region->mn, region->mm);
 	}
+	/* The notifier queues it: nothing can now. */
+	cancel_work_sync(&region->pt_work);
 	/* Nobody can walk the host's tables now: they may be freed. */
 	clear_bit(MMF_MSHARE_HOST, &region->mm->flags);
 	mshare_free_gap_tables(region->mm);
@@ -332,67 +363,26 @@ static pud_t *mshare_host_pud(struct mm_struct *host, unsigned long addr)
 }
 
 /*
- * Detach the host PTE table that @pmd points to if every entry is none,
- * under rule 2 at the top of this file, and put it on @tables; the caller
- * flushes and then frees them. @addr is the start of the table's span.
- * The caller holds the host's mmap_lock for writing. A fault in a host VMA
- * that shares the table (one ends inside its span) may still run under
- * that VMA's lock, and rmap walkers of the host and walkers of the process
- * side may be reading it, under its locks or RCU: all of them recheck the
- * PMD entry under the PTE lock.
- */
-static void mshare_detach_pte_table(struct mm_struct *mm, pmd_t *pmd,
-				    unsigned long addr, struct list_head *tables)
-{
-	spinlock_t *pml, *ptl;
-	pmd_t pmdval;
-	pte_t *pte;
-	int i;
-
-	pml = pmd_lock(mm, pmd);
-	pmdval = pmdp_get(pmd);
-	if (!pmd_present(pmdval) || pmd_leaf(pmdval)) {
-		spin_unlock(pml);
-		return;
-	}
-	pte = pte_offset_map_nolock(mm, pmd, addr, &ptl);
-	if (!pte) {
-		spin_unlock(pml);
-		return;
-	}
-	if (ptl != pml)
-		spin_lock_nested(ptl, SINGLE_DEPTH_NESTING);
-	for (i = 0; i < PTRS_PER_PTE; i++) {
-		if (!pte_none(ptep_get(pte + i)))
-			break;
-	}
-	if (i == PTRS_PER_PTE)
-		pmd_clear(pmd);
-	if (ptl != pml)
-		spin_unlock(ptl);
-	pte_unmap(pte);
-	spin_unlock(pml);
-	if (i != PTRS_PER_PTE)
-		return;
-
-	mm_dec_nr_ptes(mm);
-	page_table_check_pte_clear_range(mm, addr, pmdval);
-	list_add(&pmd_pgtable(pmdval)->lru, tables);
-}
-
-/*
  * Free the host PTE tables in [start, end) that an unmap emptied, skipping
- * whole PUD spans that have no PMD table.
+ * whole PUD spans that have no PMD table. munmap() left them, as it leaves
+ * every host table (rule 1); what page-table reclaim does elsewhere it
+ * does here, but for tables in the gap the unmap left, which no VMA
+ * spans: that needs the host's mmap_lock for writing, which keeps any
+ * other unmap out (rule 2 at the top of this file). A fault in a host VMA
+ * that shares a table (one ends inside its span) may still run under that
+ * VMA's lock, and walkers of the host and of the process side may be
+ * reading it, under its locks or RCU: all of them recheck the PMD entry
+ * under the PTE lock, and the table is freed after a grace period.
  */
 static void mshare_free_empty_ptes(struct mm_struct *mm, unsigned long start,
 				   unsigned long end)
 {
 	unsigned long addr = ALIGN_DOWN(start, PMD_SIZE);
-	struct page *table, *next;
-	LIST_HEAD(tables);
+	struct pt_reclaim_batch b;
 	pud_t *pud, entry;
 
 	mmap_assert_write_locked(mm);
+	pt_reclaim_batch_init(&b);
 	while (addr < end) {
 		pud = mshare_host_pud(mm, addr);
 		entry = pud ? pudp_get(pud) : __pud(0);
@@ -400,23 +390,15 @@ static void mshare_free_empty_ptes(struct mm_struct *mm, unsigned long start,
 			addr = pud_addr_end(addr, end);
 			continue;
 		}
-		mshare_detach_pte_table(mm, pmd_offset(pud, addr), addr, &tables);
+		pt_reclaim_pmd(mm, pmd_offset(pud, addr), addr, false, &b);
 		addr += PMD_SIZE;
 		cond_resched();
 	}
-	if (list_empty(&tables))
-		return;
-
 	/*
 	 * One flush for them all, before any can be freed: the notifier
 	 * flushes the sharers, lazy CPUs' paging-structure caches included.
 	 */
-	flush_tlb_mm_range(mm, ALIGN_DOWN(start, PMD_SIZE), ALIGN(end, PMD_SIZE),
-			   PAGE_SHIFT, true);
-	list_for_each_entry_safe(table, next, &tables, lru) {
-		list_del(&table->lru);
-		pte_free_defer(mm, table);
-	}
+	pt_reclaim_finish(mm, &b, PT_RECLAIM_TRIGGER_ZAP);
 }
 
 /*
@@ -956,11 +938,17 @@ static void mshare_forward_invalidate(struct mshare_region *region,
 	up_read(&region->sharers_sem);
 }
 
+static void mshare_pt_note_zap(struct mshare_region *region,
+			       const struct mmu_notifier_range *range);
+
 static int mshare_invalidate_range_start(struct mmu_notifier *mn,
 					 const struct mmu_notifier_range *range)
 {
-	mshare_forward_invalidate(container_of(mn, struct mshare_region,
-					       mn_fwd), range);
+	struct mshare_region *region =
+		container_of(mn, struct mshare_region, mn_fwd);
+
+	mshare_pt_note_zap(region, range);
+	mshare_forward_invalidate(region, range);
 	return 0;
 }
 
@@ -1507,6 +1495,194 @@ int mshare_madvise(struct vm_area_struct *vma, struct vm_area_struct **prev,
 }
 #endif
 
+/*
+ * Page-table reclaim of host mms (mm/pt_reclaim.c does the work).
+ *
+ * A host's tables are emptied by zaps that no process sees: a sharer's
+ * MADV_DONTNEED or MADV_REMOVE (forwarded to the host, where the zap
+ * frees them at once, as in any mm), the truncation or hole punch of an
+ * object mapped in the region, and page reclaim of the region's memory.
+ * The host's notifier hears of each. It counts the tables a zap touched,
+ * for the shrinker, and queues @pt_work for the tables a truncation or
+ * hole punch spans whole, which frees them as soon as it can take the
+ * host's mmap_lock. Tables are freed under the rules of mm/pt_reclaim.c,
+ * which are rule 2 at the top of this file; the TLB flush of a host
+ * reaches every linked sharer through the notifier.
+ */
+
+/* The region of a host mm, or NULL. The caller holds RCU. */
+static struct mshare_region *mshare_host_region(struct mm_struct *host)
+{
+	struct mshare_region *region;
+
+	hash_for_each_possible_rcu(mshare_hosts, region, host_node,
+				   (unsigned long)host) {
+		if (READ_ONCE(region->mm) == host)
+			return region;
+	}
+	return NULL;
+}
+
+/**
+ * mshare_pt_reclaimed - count host tables freed by page-table reclaim
+ * @host: the host mm
+ * @nr: how many tables were freed
+ */
+void mshare_pt_reclaimed(struct mm_struct *host, unsigned long nr)
+{
+	struct mshare_region *region;
+
+	rcu_read_lock();
+	region = mshare_host_region(host);
+	if (region)
+		atomic_long_add(nr, &region->pt_freed);
+	rcu_read_unlock();
+}
+
+/*
+ * A host invalidation: count the tables a zap touched (at most as many as
+ * the host has, so that the shrinker's estimate stays honest), and queue
+ * the freeing of those a zap spans whole. Any context: the notifier runs
+ * under i_mmap locks and from reclaim.
+ */
+static void mshare_pt_note_zap(struct mshare_region *region,
+			       const struct mmu_notifier_range *range)
+{
+	unsigned long start, end, nr, cap, pending;
+
+	if (range->event != MMU_NOTIFY_CLEAR && range->event != MMU_NOTIFY_UNMAP)
+		return;
+	start = ALIGN_DOWN(range->start, PMD_SIZE);
+	end = ALIGN(range->end, PMD_SIZE);
+	nr = (end - start) >> PMD_SHIFT;
+	cap = mm_pgtables_bytes(range->mm) >> PAGE_SHIFT;
+	pending = atomic_long_read(&region->pt_pending);
+	if (pending < cap) {
+		nr = min(nr, cap - pending);
+		atomic_long_add(nr, &region->pt_pending);
+		atomic_long_add(nr, &mshare_pt_pending);
+	}
+
+	start = ALIGN(range->start, PMD_SIZE);
+	end = ALIGN_DOWN(range->end, PMD_SIZE);
+	if (start >= end || !pt_reclaim_zap_enabled())
+		return;
+	spin_lock(&region->lock);
+	region->pt_start = min(region->pt_start, start);
+	region->pt_end = max(region->pt_end, end);
+	spin_unlock(&region->lock);
+	queue_work(mshare_wq, &region->pt_work);
+}
+
+/*
+ * Free the tables that zaps spanned whole. A MADV_DONTNEED of the host
+ * freed its own already: for those, this finds empty PMD entries.
+ */
+static void mshare_pt_work(struct work_struct *work)
+{
+	struct mshare_region *region =
+		container_of(work, struct mshare_region, pt_work);
+	struct mm_struct *mm = region->mm;
+	unsigned long start, end;
+
+	spin_lock(&region->lock);
+	start = region->pt_start;
+	end = region->pt_end;
+	region->pt_start = ULONG_MAX;
+	region->pt_end = 0;
+	spin_unlock(&region->lock);
+	if (start >= end)
+		return;
+	mmap_read_lock(mm);
+	pt_reclaim_range(mm, start, end, PT_RECLAIM_TRIGGER_ZAP);
+	mmap_read_unlock(mm);
+}
+
+/**
+ * mshare_pt_reclaim - MADV_PT_RECLAIM on a process's region VMA
+ * @vma: the process's region VMA
+ * @start: start of the range, inside @vma
+ * @end: end of the range, inside @vma
+ *
+ * Frees the reclaimable tables of the same range of the host mm, for every
+ * sharer. Any process that maps the region may: an empty table holds no
+ * data, and the next fault through any sharer allocates it again. The
+ * host's mmap_lock nests in the process's, as for a fault.
+ *
+ * Return: 0, or -EINTR if a fatal signal came while waiting for the host.
+ */
+int mshare_pt_reclaim(struct vm_area_struct *vma, unsigned long start,
+		      unsigned long end)
+{
+	struct mshare_region *region = vma_region(vma);
+	unsigned long off = start - vma->vm_start;
+	struct mm_struct *host;
+
+	/* Pairs with smp_store_release() in mshare_host_mm(). */
+	host = smp_load_acquire(&region->mm);
+	if (!host || off >= MSHARE_HOST_LIMIT)
+		return 0;
+	end = min(end - vma->vm_start, MSHARE_HOST_LIMIT);
+	if (mmap_read_lock_killable(host))
+		return -EINTR;
+	pt_reclaim_range(host, MSHARE_HOST_BASE + off, MSHARE_HOST_BASE + end,
+			 PT_RECLAIM_TRIGGER_MADVISE);
+	mmap_read_unlock(host);
+	return 0;
+}
+
+/*
+ * The shrinker: host tables that zaps touched since it last went through
+ * their host. Page reclaim of a region's memory empties host tables that
+ * no process will zap (a shmem page written out leaves a none entry): this
+ * is what frees them. It is not memcg-aware: a host's tables are charged
+ * to many cgroups.
+ */
+static unsigned long mshare_pt_count(struct shrinker *shrinker,
+				     struct shrink_control *sc)
+{
+	long nr = atomic_long_read(&mshare_pt_pending);
+
+	return nr > 0 ? nr : SHRINK_EMPTY;
+}
+
+/*
+ * Go through the hosts in turn, from where the last call stopped, for at
+ * most sc->nr_to_scan units of work (see pt_reclaim_scan()). A host whose
+ * mmap_lock is taken, or a list another call is going through, is left
+ * for later: reclaim must not wait on a host.
+ */
+static unsigned long mshare_pt_scan(struct shrinker *shrinker,
+				    struct shrink_control *sc)
+{
+	unsigned long budget = sc->nr_to_scan, freed = 0, visited = 0;
+	struct mshare_region *region;
+	long pending;
+
+	if (!mutex_trylock(&mshare_pt_mutex))
+		return SHRINK_STOP;
+	while (budget && visited++ < mshare_pt_nr_regions) {
+		region = list_first_entry(&mshare_pt_regions,
+					  struct mshare_region, pt_node);
+		list_move_tail(&region->pt_node, &mshare_pt_regions);
+		if (atomic_long_read(&region->pt_pending) <= 0)
+			continue;
+		if (!mmap_read_trylock(region->mm))
+			continue;
+		freed += pt_reclaim_scan(region->mm, &region->pt_cursor,
+					 &budget, PT_RECLAIM_TRIGGER_SHRINKER);
+		mmap_read_unlock(region->mm);
+		if (!region->pt_cursor) {
+			/* Went through it all: nothing is pending. */
+			pending = atomic_long_xchg(&region->pt_pending, 0);
+			atomic_long_sub(pending, &mshare_pt_pending);
+		}
+	}
+	mutex_unlock(&mshare_pt_mutex);
+	sc->nr_scanned = sc->nr_to_scan - budget;
+	return freed;
+}
+
 /* fork() copies the VMA, not its links: the child links on first touch. */
 static void mshare_vm_open(struct vm_area_struct *vma)
 {
@@ -1761,10 +1937,25 @@ bool mshare_gup_folio_allowed(struct folio *folio, unsigned int flags)
 	return mapping && shmem_mapping(mapping);
 }
 
+static int __init mshare_pt_shrinker_init(void)
+{
+	struct shrinker *shrinker;
+
+	shrinker = shrinker_alloc(0, "mshare-pt");
+	if (!shrinker)
+		return -ENOMEM;
+	shrinker->count_objects = mshare_pt_count;
+	shrinker->scan_objects = mshare_pt_scan;
+	shrinker_register(shrinker);
+	return 0;
+}
+
 static int __init mshare_init(void)
 {
 	/* Unbound: an op may wait long for the host's mmap_lock. */
 	mshare_wq = alloc_workqueue("mshare", WQ_UNBOUND, WQ_UNBOUND_MAX_ACTIVE);
-	return mshare_wq ? 0 : -ENOMEM;
+	if (!mshare_wq)
+		return -ENOMEM;
+	return mshare_pt_shrinker_init();
 }
 subsys_initcall(mshare_init);

@@ -16,6 +16,7 @@
 #include <linux/spinlock.h>
 #include <linux/rwsem.h>
 #include <linux/semaphore.h>
+#include <linux/workqueue.h>
 
 struct folio;
 struct mmu_gather;
@@ -72,6 +73,15 @@ struct mmu_gather;
  *	queued at a time, so that callers killed while they wait cannot pile
  *	ops up
  * @host_node: in the table that finds the region of a host mm
+ * @pt_node: in the list of host mms the page-table shrinker goes through
+ * @pt_cursor: where the shrinker goes on in @mm
+ * @pt_pending: host PTE tables that zaps touched since the shrinker last
+ *	went through @mm: what it may find to free
+ * @pt_freed: host PTE tables freed by page-table reclaim, all triggers
+ * @pt_work: frees the tables that a truncation or hole punch of an object
+ *	emptied in [@pt_start, @pt_end) (under @lock)
+ * @pt_start: start of the range @pt_work frees
+ * @pt_end: end of the range @pt_work frees
  * @rcu: frees the region after an RCU grace period: the table is read
  *	under RCU
  */
@@ -88,6 +98,13 @@ struct mshare_region {
 	bool mn_registered;
 	struct semaphore op_sem;
 	struct hlist_node host_node;
+	struct list_head pt_node;
+	unsigned long pt_cursor;
+	atomic_long_t pt_pending;
+	atomic_long_t pt_freed;
+	struct work_struct pt_work;
+	unsigned long pt_start;
+	unsigned long pt_end;
 	struct rcu_head rcu;
 };
 
@@ -130,6 +147,9 @@ bool mshare_gup_folio_allowed(struct folio *folio, unsigned int flags);
 struct arch_tlbflush_unmap_batch;
 void mshare_tlbbatch_add_pending(struct arch_tlbflush_unmap_batch *batch,
 				 struct mm_struct *host, unsigned long addr);
+int mshare_pt_reclaim(struct vm_area_struct *vma, unsigned long start,
+		      unsigned long end);
+void mshare_pt_reclaimed(struct mm_struct *host, unsigned long nr);
 #else
 static inline bool vma_is_mshare(const struct vm_area_struct *vma)
 {
@@ -171,6 +191,17 @@ struct arch_tlbflush_unmap_batch;
 static inline void
 mshare_tlbbatch_add_pending(struct arch_tlbflush_unmap_batch *batch,
 			    struct mm_struct *host, unsigned long addr)
+{
+}
+
+static inline int mshare_pt_reclaim(struct vm_area_struct *vma,
+				    unsigned long start, unsigned long end)
+{
+	return 0;
+}
+
+static inline void mshare_pt_reclaimed(struct mm_struct *host,
+				       unsigned long nr)
 {
 }
 #endif
