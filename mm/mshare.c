@@ -153,7 +153,6 @@ struct mshare_region *mshare_region_alloc(void)
 	sema_init(&region->op_sem, 1);
 	INIT_LIST_HEAD(&region->pt_node);
 	INIT_WORK(&region->pt_work, mshare_pt_work);
-	region->pt_start = ULONG_MAX;
 	return region;
 }
 
@@ -257,12 +256,6 @@ void mshare_region_free(struct mshare_region *region)
 	WARN_ON_ONCE(region->nr_links);
 	if (!region->mm)
 		goto out;		/* never used */
-	mutex_lock(&mshare_pt_mutex);
-	list_del(&region->pt_node);
-	mshare_pt_nr_regions--;
-	atomic_long_sub(atomic_long_read(&region->pt_pending),
-			&mshare_pt_pending);
-	mutex_unlock(&mshare_pt_mutex);
 	spin_lock(&mshare_hosts_lock);
 	hash_del_rcu(&region->host_node);
 	spin_unlock(&mshare_hosts_lock);
@@ -270,8 +263,14 @@ void mshare_region_free(struct mshare_region *region)
 		mmu_notifier_unregister(&region->mn_fwd, region->mm);
 		mmu_notifier_unregister(&region->mn, region->mm);
 	}
-	/* The notifier queues it: nothing can now. */
+	/* The notifier queues it and counts what is pending: nothing can now. */
 	cancel_work_sync(&region->pt_work);
+	mutex_lock(&mshare_pt_mutex);
+	list_del(&region->pt_node);
+	mshare_pt_nr_regions--;
+	atomic_long_sub(atomic_long_xchg(&region->pt_pending, 0),
+			&mshare_pt_pending);
+	mutex_unlock(&mshare_pt_mutex);
 	/* Nobody can walk the host's tables now: they may be freed. */
 	clear_bit(MMF_MSHARE_HOST, &region->mm->flags);
 	mshare_free_gap_tables(region->mm);
@@ -1523,6 +1522,26 @@ static struct mshare_region *mshare_host_region(struct mm_struct *host)
 	return NULL;
 }
 
+/*
+ * Add @nr (which may be negative) to what the shrinker may find in
+ * @region's host, keeping it between 0 and the host's page tables, and to
+ * the sum the shrinker counts.
+ */
+static void mshare_pt_pending_add(struct mshare_region *region, long nr)
+{
+	long cap = mm_pgtables_bytes(region->mm) >> PAGE_SHIFT;
+	long old = atomic_long_read(&region->pt_pending), new;
+
+	do {
+		new = old + nr;
+		if (nr > 0 && new > cap)
+			new = max(old, cap);
+		if (new < 0)
+			new = 0;
+	} while (!atomic_long_try_cmpxchg(&region->pt_pending, &old, new));
+	atomic_long_add(new - old, &mshare_pt_pending);
+}
+
 /**
  * mshare_pt_reclaimed - count host tables freed by page-table reclaim
  * @host: the host mm
@@ -1534,9 +1553,46 @@ void mshare_pt_reclaimed(struct mm_struct *host, unsigned long nr)
 
 	rcu_read_lock();
 	region = mshare_host_region(host);
-	if (region)
+	if (region) {
 		atomic_long_add(nr, &region->pt_freed);
+		mshare_pt_pending_add(region, -(long)nr);
+	}
 	rcu_read_unlock();
+}
+
+/*
+ * Add [@start, @end) to the ranges @pt_work is to free, merging it with
+ * the nearest one when all slots are taken, so that two far-apart zaps do
+ * not make it go through everything between them. Under @region->lock.
+ */
+static void mshare_pt_add_range(struct mshare_region *region,
+				unsigned long start, unsigned long end)
+{
+	unsigned long gap, best_gap = ULONG_MAX;
+	int i, best = 0;
+
+	for (i = 0; i < MSHARE_PT_RANGES; i++) {
+		struct mshare_pt_range *r = &region->pt_ranges[i];
+
+		if (r->start >= r->end) {
+			r->start = start;
+			r->end = end;
+			return;
+		}
+		if (end < r->start)
+			gap = r->start - end;
+		else if (start > r->end)
+			gap = start - r->end;
+		else
+			gap = 0;
+		if (gap < best_gap) {
+			best_gap = gap;
+			best = i;
+		}
+	}
+	region->pt_ranges[best].start = min(region->pt_ranges[best].start,
+					    start);
+	region->pt_ranges[best].end = max(region->pt_ranges[best].end, end);
 }
 
 /*
@@ -1548,28 +1604,23 @@ void mshare_pt_reclaimed(struct mm_struct *host, unsigned long nr)
 static void mshare_pt_note_zap(struct mshare_region *region,
 			       const struct mmu_notifier_range *range)
 {
-	unsigned long start, end, nr, cap, pending;
+	unsigned long start, end;
 
 	if (range->event != MMU_NOTIFY_CLEAR && range->event != MMU_NOTIFY_UNMAP)
 		return;
-	start = ALIGN_DOWN(range->start, PMD_SIZE);
-	end = ALIGN(range->end, PMD_SIZE);
-	nr = (end - start) >> PMD_SHIFT;
-	cap = mm_pgtables_bytes(range->mm) >> PAGE_SHIFT;
-	pending = atomic_long_read(&region->pt_pending);
-	if (pending < cap) {
-		nr = min(nr, cap - pending);
-		atomic_long_add(nr, &region->pt_pending);
-		atomic_long_add(nr, &mshare_pt_pending);
-	}
+	start = max(range->start, MSHARE_HOST_BASE);
+	end = min(range->end, MSHARE_HOST_END);
+	if (start >= end)
+		return;
+	mshare_pt_pending_add(region, (ALIGN(end, PMD_SIZE) -
+				       ALIGN_DOWN(start, PMD_SIZE)) >> PMD_SHIFT);
 
-	start = ALIGN(range->start, PMD_SIZE);
-	end = ALIGN_DOWN(range->end, PMD_SIZE);
+	start = ALIGN(start, PMD_SIZE);
+	end = ALIGN_DOWN(end, PMD_SIZE);
 	if (start >= end || !pt_reclaim_zap_enabled())
 		return;
 	spin_lock(&region->lock);
-	region->pt_start = min(region->pt_start, start);
-	region->pt_end = max(region->pt_end, end);
+	mshare_pt_add_range(region, start, end);
 	spin_unlock(&region->lock);
 	queue_work(mshare_wq, &region->pt_work);
 }
@@ -1582,19 +1633,20 @@ static void mshare_pt_work(struct work_struct *work)
 {
 	struct mshare_region *region =
 		container_of(work, struct mshare_region, pt_work);
+	struct mshare_pt_range ranges[MSHARE_PT_RANGES];
 	struct mm_struct *mm = region->mm;
-	unsigned long start, end;
+	int i;
 
 	spin_lock(&region->lock);
-	start = region->pt_start;
-	end = region->pt_end;
-	region->pt_start = ULONG_MAX;
-	region->pt_end = 0;
+	memcpy(ranges, region->pt_ranges, sizeof(ranges));
+	memset(region->pt_ranges, 0, sizeof(region->pt_ranges));
 	spin_unlock(&region->lock);
-	if (start >= end)
-		return;
 	mmap_read_lock(mm);
-	pt_reclaim_range(mm, start, end, PT_RECLAIM_TRIGGER_ZAP);
+	for (i = 0; i < MSHARE_PT_RANGES; i++) {
+		if (ranges[i].start < ranges[i].end)
+			pt_reclaim_range(mm, ranges[i].start, ranges[i].end,
+					 PT_RECLAIM_TRIGGER_ZAP);
+	}
 	mmap_read_unlock(mm);
 }
 
@@ -1669,6 +1721,7 @@ static unsigned long mshare_pt_scan(struct shrinker *shrinker,
 			continue;
 		if (!mmap_read_trylock(region->mm))
 			continue;
+		budget--;	/* the host itself, found empty or not */
 		freed += pt_reclaim_scan(region->mm, &region->pt_cursor,
 					 &budget, PT_RECLAIM_TRIGGER_SHRINKER);
 		mmap_read_unlock(region->mm);
@@ -1679,6 +1732,13 @@ static unsigned long mshare_pt_scan(struct shrinker *shrinker,
 		}
 	}
 	mutex_unlock(&mshare_pt_mutex);
+	/*
+	 * do_shrink_slab() goes on for as long as its count says, taking off
+	 * what this says it scanned: a call that could do nothing (every host
+	 * busy, or nothing pending) must stop it, or it would spin.
+	 */
+	if (budget == sc->nr_to_scan)
+		return SHRINK_STOP;
 	sc->nr_scanned = sc->nr_to_scan - budget;
 	return freed;
 }

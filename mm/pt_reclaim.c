@@ -14,13 +14,16 @@
  * The rules, which Documentation/mm/pt_reclaim.rst explains at length:
  *
  * 1. A table is freed only if every VMA its span meets allows it (no
- *    hugetlb, no PFN or I/O mappings, no msharefs region, whose tables are
- *    the host's), and at least one VMA meets it: a span with none may be
- *    being freed by munmap()'s free_pgtables(), which takes no table lock.
- *    The caller holds the mmap_lock, for reading at least.
+ *    hugetlb, no PFN or I/O mappings, no userfaultfd, no msharefs region,
+ *    whose tables are the host's), and at least one VMA meets it: the
+ *    tables of a span that none meets, and the tables above them, may be
+ *    being freed by an unmap's free_pgtables(), which takes no table lock
+ *    and may run with the mmap_lock downgraded to reading. So only what
+ *    VMAs span is walked. The caller holds the mmap_lock, for reading at
+ *    least.
  * 2. It is detached under the PMD lock and its PTE lock, after checking
  *    under both that every entry is none, or maps the zeropage in a private
- *    anonymous VMA without userfaultfd or mlock (those entries are cleared
+ *    anonymous VMA without mlock (those entries are cleared
  *    first, as a zap would, and flushed before the PMD lock is dropped: a
  *    fault that refills the span must not race a stale translation).
  * 3. The TLB is flushed with freed_tables set (paging-structure caches, the
@@ -62,25 +65,27 @@ bool pt_reclaim_zap_enabled(void)
 	return READ_ONCE(sysctl_pt_reclaim_zap);
 }
 
-/* May the tables under @vma be freed at all? (rule 1) */
+/*
+ * May the tables under @vma be freed at all? (rule 1) Not under
+ * userfaultfd either: UFFDIO_COPY and its kind allocate a table and fill
+ * it later, under the mmap_lock for reading, and would report -EEXIST or
+ * -EAGAIN for a page that is not there if it vanished in between.
+ */
 static bool pt_reclaim_vma_ok(struct vm_area_struct *vma)
 {
 	return !is_vm_hugetlb_page(vma) &&
 	       !(vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_IO)) &&
-	       !vma_is_mshare(vma);
+	       !vma_is_mshare(vma) && !userfaultfd_armed(vma);
 }
 
 /*
  * May zeropage entries under @vma be cleared? Only where a read fault maps
- * the zeropage again: not under userfaultfd (a missing fault would reach
- * the monitor, and uffd-wp bits would be lost), and not where mlock()
- * promised that nothing faults.
+ * the zeropage again, and not where mlock() promised that nothing faults.
  */
 static bool pt_reclaim_vma_zero(struct vm_area_struct *vma)
 {
 	return vma_is_anonymous(vma) &&
-	       !(vma->vm_flags & (VM_SHARED | VM_LOCKED)) &&
-	       !userfaultfd_armed(vma);
+	       !(vma->vm_flags & (VM_SHARED | VM_LOCKED));
 }
 
 enum { PT_SPAN_NO, PT_SPAN_EMPTY, PT_SPAN_ZERO };
@@ -176,6 +181,11 @@ bool pt_reclaim_pmd(struct mm_struct *mm, pmd_t *pmd, unsigned long addr,
 	nr_zero = pt_reclaim_prescan(pmd, addr, zeropage);
 	if (nr_zero < 0)
 		return false;
+	/*
+	 * Zeropage entries are cleared only inside the notifier's range: one
+	 * that a fault adds after the look keeps the table.
+	 */
+	zeropage = nr_zero > 0;
 	if (nr_zero) {
 		/* Secondary MMUs may mirror the zeropage entries. */
 		mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
@@ -324,8 +334,8 @@ static pmd_t *pt_reclaim_pmd_offset(struct mm_struct *mm, unsigned long addr,
  * @end: end of the range
  * @trigger: what asks, for the counters
  *
- * Only tables whose whole span lies in [@start, @end) are looked at.
- * Stops early if the caller has a fatal signal pending.
+ * Only tables whose whole span lies in [@start, @end) and meets a VMA
+ * are looked at. Stops early if the caller has a fatal signal pending.
  *
  * Return: how many tables were freed.
  */
@@ -333,34 +343,45 @@ unsigned long pt_reclaim_range(struct mm_struct *mm, unsigned long start,
 			       unsigned long end,
 			       enum pt_reclaim_trigger trigger)
 {
-	struct vm_area_struct *vma = NULL;
-	unsigned long addr, next;
+	unsigned long addr, next, vend, done = 0;
+	struct vm_area_struct *vma;
 	struct pt_reclaim_batch b;
+	struct vma_iterator vmi;
 	pmd_t *pmd;
 	int kind;
 
 	mmap_assert_locked(mm);
 	pt_reclaim_batch_init(&b);
-	addr = ALIGN(start, PMD_SIZE);
-	end = ALIGN_DOWN(end, PMD_SIZE);
-	for (; addr < end; addr = next) {
-		pmd = pt_reclaim_pmd_offset(mm, addr, end, &next);
-		if (!pmd || !pmd_present(pmdp_get_lockless(pmd)))
+	start = ALIGN(start, PMD_SIZE);
+	end = ALIGN_DOWN(min(end, mm->task_size), PMD_SIZE);
+	if (start >= end)
+		return 0;
+	/*
+	 * Only what VMAs span is walked: the tables of a hole may be being
+	 * freed by an unmap that downgraded its mmap_lock (rule 1).
+	 */
+	vma_iter_init(&vmi, mm, start);
+	for_each_vma_range(vmi, vma, end) {
+		if (!pt_reclaim_vma_ok(vma))
 			continue;
-		if (!vma || addr >= vma->vm_end)
-			vma = find_vma(mm, addr);
-		/* Skip what a VMA that does not allow it spans, at once. */
-		if (vma && vma->vm_start <= addr && !pt_reclaim_vma_ok(vma)) {
-			next = max(next, ALIGN(vma->vm_end, PMD_SIZE));
-			continue;
+		addr = max3(start, ALIGN_DOWN(vma->vm_start, PMD_SIZE), done);
+		vend = min(end, ALIGN(vma->vm_end, PMD_SIZE));
+		for (; addr < vend; addr = next) {
+			pmd = pt_reclaim_pmd_offset(mm, addr, vend, &next);
+			if (pmd && pmd_present(pmdp_get_lockless(pmd))) {
+				kind = pt_reclaim_span(mm, vma, addr);
+				if (kind != PT_SPAN_NO)
+					pt_reclaim_pmd(mm, pmd, addr,
+						       kind == PT_SPAN_ZERO,
+						       &b);
+			}
+			if (fatal_signal_pending(current))
+				goto out;
+			cond_resched();
 		}
-		kind = pt_reclaim_span(mm, vma, addr);
-		if (kind != PT_SPAN_NO)
-			pt_reclaim_pmd(mm, pmd, addr, kind == PT_SPAN_ZERO, &b);
-		if (fatal_signal_pending(current))
-			break;
-		cond_resched();
+		done = vend;
 	}
+out:
 	return pt_reclaim_finish(mm, &b, trigger);
 }
 
@@ -405,16 +426,16 @@ unsigned long pt_reclaim_scan(struct mm_struct *mm, unsigned long *cursor,
 				return pt_reclaim_finish(mm, &b, trigger);
 			}
 			pmd = pt_reclaim_pmd_offset(mm, addr, end, &next);
-			if (!pmd || !pmd_present(pmdp_get_lockless(pmd))) {
-				if (!(++none % 64))
-					(*budget)--;
-				continue;
+			if (pmd && pmd_present(pmdp_get_lockless(pmd))) {
+				(*budget)--;
+				kind = pt_reclaim_span(mm, vma, addr);
+				if (kind != PT_SPAN_NO)
+					pt_reclaim_pmd(mm, pmd, addr,
+						       kind == PT_SPAN_ZERO,
+						       &b);
+			} else if (!(++none % 64)) {
+				(*budget)--;
 			}
-			(*budget)--;
-			kind = pt_reclaim_span(mm, vma, addr);
-			if (kind != PT_SPAN_NO)
-				pt_reclaim_pmd(mm, pmd, addr,
-					       kind == PT_SPAN_ZERO, &b);
 			cond_resched();
 		}
 		*cursor = end;

@@ -50,6 +50,14 @@ struct mmu_gather;
 #endif
 #define MSHARE_HOST_LIMIT	((MSHARE_HOST_END & PUD_MASK) - MSHARE_HOST_BASE)
 
+/* Host ranges whose emptied tables are waiting to be freed, at most. */
+#define MSHARE_PT_RANGES	4
+
+struct mshare_pt_range {
+	unsigned long start;
+	unsigned long end;
+};
+
 /**
  * struct mshare_region - the host address space behind one msharefs file
  * @mm: the host mm, NULL until the region is first mapped or given a
@@ -79,9 +87,8 @@ struct mmu_gather;
  *	went through @mm: what it may find to free
  * @pt_freed: host PTE tables freed by page-table reclaim, all triggers
  * @pt_work: frees the tables that a truncation or hole punch of an object
- *	emptied in [@pt_start, @pt_end) (under @lock)
- * @pt_start: start of the range @pt_work frees
- * @pt_end: end of the range @pt_work frees
+ *	emptied
+ * @pt_ranges: the host ranges @pt_work frees (under @lock)
  * @rcu: frees the region after an RCU grace period: the table is read
  *	under RCU
  */
@@ -103,8 +110,7 @@ struct mshare_region {
 	atomic_long_t pt_pending;
 	atomic_long_t pt_freed;
 	struct work_struct pt_work;
-	unsigned long pt_start;
-	unsigned long pt_end;
+	struct mshare_pt_range pt_ranges[MSHARE_PT_RANGES];
 	struct rcu_head rcu;
 };
 

@@ -11,7 +11,9 @@
 
 /* Who asked for a table to be freed: counted apart in /proc/vmstat. */
 enum pt_reclaim_trigger {
-	PT_RECLAIM_TRIGGER_ZAP,		/* MADV_DONTNEED, MADV_REMOVE, truncation */
+	PT_RECLAIM_TRIGGER_ZAP,		/* MADV_DONTNEED/REMOVE; in msharefs
+					 * hosts, unmaps and truncation too
+					 */
 	PT_RECLAIM_TRIGGER_MADVISE,	/* MADV_PT_RECLAIM */
 	PT_RECLAIM_TRIGGER_SHRINKER,	/* memory pressure */
 };
