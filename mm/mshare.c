@@ -943,19 +943,20 @@ static void mshare_pt_note_zap(struct mshare_region *region,
 static int mshare_invalidate_range_start(struct mmu_notifier *mn,
 					 const struct mmu_notifier_range *range)
 {
-	struct mshare_region *region =
-		container_of(mn, struct mshare_region, mn_fwd);
-
-	mshare_pt_note_zap(region, range);
-	mshare_forward_invalidate(region, range);
+	mshare_forward_invalidate(container_of(mn, struct mshare_region,
+					       mn_fwd), range);
 	return 0;
 }
 
+/* The zap is done at the end: the tables it emptied may be freed now. */
 static void mshare_invalidate_range_end(struct mmu_notifier *mn,
 					const struct mmu_notifier_range *range)
 {
-	mshare_forward_invalidate(container_of(mn, struct mshare_region,
-					       mn_fwd), range);
+	struct mshare_region *region =
+		container_of(mn, struct mshare_region, mn_fwd);
+
+	mshare_forward_invalidate(region, range);
+	mshare_pt_note_zap(region, range);
 }
 
 /*
@@ -1501,12 +1502,12 @@ int mshare_madvise(struct vm_area_struct *vma, struct vm_area_struct **prev,
  * MADV_DONTNEED or MADV_REMOVE (forwarded to the host, where the zap
  * frees them at once, as in any mm), the truncation or hole punch of an
  * object mapped in the region, and page reclaim of the region's memory.
- * The host's notifier hears of each. It counts the tables a zap touched,
- * for the shrinker, and queues @pt_work for the tables a truncation or
- * hole punch spans whole, which frees them as soon as it can take the
- * host's mmap_lock. Tables are freed under the rules of mm/pt_reclaim.c,
- * which are rule 2 at the top of this file; the TLB flush of a host
- * reaches every linked sharer through the notifier.
+ * The host's notifier hears of each, at the end of the zap. It counts the
+ * tables a zap touched, for the shrinker, and queues @pt_work for the
+ * tables a truncation or hole punch spans whole, which frees them as soon
+ * as it can take the host's mmap_lock. Tables are freed under the rules
+ * of mm/pt_reclaim.c, which are rule 2 at the top of this file; the TLB
+ * flush of a host reaches every linked sharer through the notifier.
  */
 
 /* The region of a host mm, or NULL. The caller holds RCU. */
@@ -1596,10 +1597,12 @@ static void mshare_pt_add_range(struct mshare_region *region,
 }
 
 /*
- * A host invalidation: count the tables a zap touched (at most as many as
- * the host has, so that the shrinker's estimate stays honest), and queue
- * the freeing of those a zap spans whole. Any context: the notifier runs
- * under i_mmap locks and from reclaim.
+ * The end of a host invalidation, once the zap cleared its entries: count
+ * the tables it touched (at most as many as the host has, so that the
+ * shrinker's estimate stays honest), and queue the freeing of those it
+ * spans whole (queued at the start, the work could run before the zap and
+ * find them full). Any context: the notifier runs under i_mmap locks and
+ * from reclaim.
  */
 static void mshare_pt_note_zap(struct mshare_region *region,
 			       const struct mmu_notifier_range *range)
