@@ -961,8 +961,7 @@ static void mshare_invalidate_range_end(struct mmu_notifier *mn,
 
 /*
  * The young bits: called under the host's page-table locks, so the list is
- * walked under @region->lock; only linked sharers can have mirrored a host
- * page. Each handler returns whether any sharer found it young.
+ * walked under RCU; only linked sharers can have mirrored a host page. Each handler returns whether any sharer found it young.
  */
 enum mshare_young { MSHARE_CLEAR_FLUSH_YOUNG, MSHARE_CLEAR_YOUNG, MSHARE_TEST_YOUNG };
 
@@ -1710,9 +1709,8 @@ static unsigned long mshare_pt_count(struct shrinker *shrinker,
 static unsigned long mshare_pt_scan(struct shrinker *shrinker,
 				    struct shrink_control *sc)
 {
-	unsigned long budget = sc->nr_to_scan, freed = 0, visited = 0;
+	unsigned long budget = sc->nr_to_scan, freed = 0, visited = 0, before;
 	struct mshare_region *region;
-	long pending;
 
 	if (!mutex_trylock(&mshare_pt_mutex))
 		return SHRINK_STOP;
@@ -1724,15 +1722,22 @@ static unsigned long mshare_pt_scan(struct shrinker *shrinker,
 			continue;
 		if (!mmap_read_trylock(region->mm))
 			continue;
-		budget--;	/* the host itself, found empty or not */
+		/* What is pending now is what this pass will have seen. */
+		if (!region->pt_cursor)
+			region->pt_pass_pending =
+				atomic_long_read(&region->pt_pending);
+		before = budget;
 		freed += pt_reclaim_scan(region->mm, &region->pt_cursor,
 					 &budget, PT_RECLAIM_TRIGGER_SHRINKER);
 		mmap_read_unlock(region->mm);
-		if (!region->pt_cursor) {
-			/* Went through it all: nothing is pending. */
-			pending = atomic_long_xchg(&region->pt_pending, 0);
-			atomic_long_sub(pending, &mshare_pt_pending);
-		}
+		if (budget == before)
+			budget--;	/* the host itself, found empty */
+		/*
+		 * Went through it all: take off what was pending when the pass
+		 * began; zaps behind the cursor since then stay counted.
+		 */
+		if (!region->pt_cursor)
+			mshare_pt_pending_add(region, -region->pt_pass_pending);
 	}
 	mutex_unlock(&mshare_pt_mutex);
 	/*

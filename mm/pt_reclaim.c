@@ -66,16 +66,19 @@ bool pt_reclaim_zap_enabled(void)
 }
 
 /*
- * May the tables under @vma be freed at all? (rule 1) Not under
- * userfaultfd either: UFFDIO_COPY and its kind allocate a table and fill
- * it later, under the mmap_lock for reading, and would report -EEXIST or
- * -EAGAIN for a page that is not there if it vanished in between.
+ * May the tables under @vma be freed at all? (rule 1) Some code allocates
+ * a table and maps it later, under the mmap_lock for reading, and takes a
+ * table gone in between for a failure: UFFDIO_COPY and its kind (-EEXIST
+ * or -EAGAIN for a page that is not there), and get_locked_pte() for
+ * insert_pfn() and insert_page() (VM_FAULT_OOM), which serve PFN and
+ * mixed mappings and DAX. Leave those VMAs alone.
  */
 static bool pt_reclaim_vma_ok(struct vm_area_struct *vma)
 {
 	return !is_vm_hugetlb_page(vma) &&
 	       !(vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_IO)) &&
-	       !vma_is_mshare(vma) && !userfaultfd_armed(vma);
+	       !vma_is_dax(vma) && !vma_is_mshare(vma) &&
+	       !userfaultfd_armed(vma);
 }
 
 /*
@@ -327,6 +330,17 @@ static pmd_t *pt_reclaim_pmd_offset(struct mm_struct *mm, unsigned long addr,
 	return pmd_offset(pud, addr);
 }
 
+/* pt_reclaim_pmd() for the table under @pmd, if its span allows it. */
+static void pt_reclaim_span_pmd(struct mm_struct *mm,
+				struct vm_area_struct *vma, pmd_t *pmd,
+				unsigned long addr, struct pt_reclaim_batch *b)
+{
+	int kind = pt_reclaim_span(mm, vma, addr);
+
+	if (kind != PT_SPAN_NO)
+		pt_reclaim_pmd(mm, pmd, addr, kind == PT_SPAN_ZERO, b);
+}
+
 /**
  * pt_reclaim_range - free the reclaimable PTE tables of a range
  * @mm: the mm, whose mmap_lock the caller holds
@@ -348,7 +362,6 @@ unsigned long pt_reclaim_range(struct mm_struct *mm, unsigned long start,
 	struct pt_reclaim_batch b;
 	struct vma_iterator vmi;
 	pmd_t *pmd;
-	int kind;
 
 	mmap_assert_locked(mm);
 	pt_reclaim_batch_init(&b);
@@ -368,13 +381,8 @@ unsigned long pt_reclaim_range(struct mm_struct *mm, unsigned long start,
 		vend = min(end, ALIGN(vma->vm_end, PMD_SIZE));
 		for (; addr < vend; addr = next) {
 			pmd = pt_reclaim_pmd_offset(mm, addr, vend, &next);
-			if (pmd && pmd_present(pmdp_get_lockless(pmd))) {
-				kind = pt_reclaim_span(mm, vma, addr);
-				if (kind != PT_SPAN_NO)
-					pt_reclaim_pmd(mm, pmd, addr,
-						       kind == PT_SPAN_ZERO,
-						       &b);
-			}
+			if (pmd && pmd_present(pmdp_get_lockless(pmd)))
+				pt_reclaim_span_pmd(mm, vma, pmd, addr, &b);
 			if (fatal_signal_pending(current))
 				goto out;
 			cond_resched();
@@ -408,7 +416,6 @@ unsigned long pt_reclaim_scan(struct mm_struct *mm, unsigned long *cursor,
 	struct pt_reclaim_batch b;
 	struct vma_iterator vmi;
 	pmd_t *pmd;
-	int kind;
 
 	mmap_assert_locked(mm);
 	pt_reclaim_batch_init(&b);
@@ -428,11 +435,7 @@ unsigned long pt_reclaim_scan(struct mm_struct *mm, unsigned long *cursor,
 			pmd = pt_reclaim_pmd_offset(mm, addr, end, &next);
 			if (pmd && pmd_present(pmdp_get_lockless(pmd))) {
 				(*budget)--;
-				kind = pt_reclaim_span(mm, vma, addr);
-				if (kind != PT_SPAN_NO)
-					pt_reclaim_pmd(mm, pmd, addr,
-						       kind == PT_SPAN_ZERO,
-						       &b);
+				pt_reclaim_span_pmd(mm, vma, pmd, addr, &b);
 			} else if (!(++none % 64)) {
 				(*budget)--;
 			}

@@ -83,6 +83,7 @@ struct mshare_pt_range {
  * @host_node: in the table that finds the region of a host mm
  * @pt_node: in the list of host mms the page-table shrinker goes through
  * @pt_cursor: where the shrinker goes on in @mm
+ * @pt_pass_pending: @pt_pending when the shrinker's pass through @mm began
  * @pt_pending: host PTE tables that zaps touched since the shrinker last
  *	went through @mm: what it may find to free
  * @pt_freed: host PTE tables freed by page-table reclaim, all triggers
@@ -107,6 +108,7 @@ struct mshare_region {
 	struct hlist_node host_node;
 	struct list_head pt_node;
 	unsigned long pt_cursor;
+	long pt_pass_pending;
 	atomic_long_t pt_pending;
 	atomic_long_t pt_freed;
 	struct work_struct pt_work;

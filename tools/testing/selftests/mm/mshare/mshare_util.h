@@ -863,4 +863,23 @@ static inline int cg_destroy(const char *cg)
 	return -EBUSY;
 }
 
+/* Swap on zram0 for the test, if it can be had: 1 if it was set up. */
+static inline int zram_swap_on(void)
+{
+	if (write_file("/sys/block/zram0/disksize", "64M"))
+		return 0;
+	if (run_cmd("mkswap /dev/zram0 >/dev/null 2>&1") ||
+	    run_cmd("swapon /dev/zram0 >/dev/null 2>&1")) {
+		write_file("/sys/block/zram0/reset", "1");
+		return 0;
+	}
+	return 1;
+}
+
+static inline void zram_swap_off(void)
+{
+	run_cmd("swapoff /dev/zram0 >/dev/null 2>&1");
+	write_file("/sys/block/zram0/reset", "1");
+}
+
 #endif /* __MSHARE_UTIL_H */

@@ -324,25 +324,6 @@ TEST_F(fault, waits_for_busy_host_are_killable)
 	ext2_loop_teardown(&e2);
 }
 
-/* Swap on zram0 for the test, if it can be had: 1 if it was set up. */
-static int zram_swap_on(void)
-{
-	if (write_file("/sys/block/zram0/disksize", "64M"))
-		return 0;
-	if (run_cmd("mkswap /dev/zram0 >/dev/null 2>&1") ||
-	    run_cmd("swapon /dev/zram0 >/dev/null 2>&1")) {
-		write_file("/sys/block/zram0/reset", "1");
-		return 0;
-	}
-	return 1;
-}
-
-static void zram_swap_off(void)
-{
-	run_cmd("swapoff /dev/zram0 >/dev/null 2>&1");
-	write_file("/sys/block/zram0/reset", "1");
-}
-
 static void pin_cpu(int cpu)
 {
 	cpu_set_t set;
