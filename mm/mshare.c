@@ -961,7 +961,8 @@ static void mshare_invalidate_range_end(struct mmu_notifier *mn,
 
 /*
  * The young bits: called under the host's page-table locks, so the list is
- * walked under RCU; only linked sharers can have mirrored a host page. Each handler returns whether any sharer found it young.
+ * walked under RCU; only linked sharers can have mirrored a host page.
+ * Each handler returns whether any sharer found it young.
  */
 enum mshare_young { MSHARE_CLEAR_FLUSH_YOUNG, MSHARE_CLEAR_YOUNG, MSHARE_TEST_YOUNG };
 
