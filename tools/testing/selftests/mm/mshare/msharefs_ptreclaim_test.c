@@ -663,6 +663,60 @@ TEST_F_TIMEOUT(ptr, truncate_and_shrinker, 180)
 }
 
 /*
+ * Page reclaim empties host tables that nobody zaps: a shmem page written
+ * out to swap leaves a none entry in the host (the swap entry is in the
+ * page cache, not in the table). MADV_PAGEOUT of the region, forwarded to
+ * the host, does what memory pressure would; no zap spans a whole table,
+ * so the tables stay until the "mshare-pt" shrinker frees them. The data
+ * comes back from swap.
+ */
+TEST_F_TIMEOUT(ptr, shrinker_after_pageout, 120)
+{
+	const unsigned long len = 32 * MB;
+	const long tables = len / SPAN, tables_kb = tables * TABLE_KB;
+	long pt0, pt1, pt2, swap0, swap1, zap0, zap1, shr0, shr1;
+	int dropped;
+	char *p;
+
+	self->zram = zram_swap_on();
+	if (!self->zram)
+		SKIP(return, "no swap on zram0 (CONFIG_ZRAM, mkswap and swapon needed)");
+	ASSERT_EQ(0, mshare_anon(self->fd, 0, len));
+	p = map_region(self->fd, self->unit, RW);
+	ASSERT_NE(NULL, p);
+	fill_samples(p, len);
+
+	pt0 = meminfo_kb("PageTables");
+	swap0 = meminfo_kb("SwapFree");
+	zap0 = vm_event("pt_reclaim_zap");
+	ASSERT_EQ(0, madvise(p, len, MADV_PAGEOUT));
+	swap1 = meminfo_kb("SwapFree");
+	/* Long enough for a work item, had a zap queued one. */
+	sleep(2);
+	pt1 = meminfo_kb("PageTables");
+	zap1 = vm_event("pt_reclaim_zap");
+
+	shr0 = vm_event("pt_reclaim_shrinker");
+	dropped = shrink_slabs(60);
+	pt2 = pagetables_below(pt1 - tables_kb + SLACK_KB, 10);
+	shr1 = vm_event("pt_reclaim_shrinker");
+	TH_LOG("MADV_PAGEOUT of %lu MiB: %ld kB to swap, PageTables %ld -> %ld kB",
+	       len / MB, swap0 - swap1, pt0, pt1);
+	TH_LOG("MADV_PAGEOUT: pt_reclaim_zap +%ld", zap1 - zap0);
+	TH_LOG("echo 2 > drop_caches: PageTables %ld kB (-%ld, host tables %ld kB)",
+	       pt2, pt1 - pt2, tables_kb);
+	TH_LOG("echo 2 > drop_caches: pt_reclaim_shrinker +%ld", shr1 - shr0);
+	ASSERT_EQ(0, dropped);
+	/* Most of it went to swap, or the tables were never emptied. */
+	ASSERT_LE((long)(len / 1024 / 2), swap0 - swap1);
+	ASSERT_GT(SLACK_KB, labs(pt0 - pt1));
+	ASSERT_LE(tables_kb - SLACK_KB, pt1 - pt2);
+	ASSERT_LE(tables, shr1 - shr0);
+	ASSERT_EQ(0, bad_samples(p, len));
+	munmap(p, self->unit);
+}
+
+/*
  * MADV_REMOVE frees the blocks of a shared mapping, and at once the tables
  * whose whole span it zapped, as MADV_DONTNEED does; what it removed
  * reads back as zeros.
