@@ -731,6 +731,88 @@ TEST_F_TIMEOUT(ptr, shrinker_after_pageout, 120)
 }
 
 /*
+ * The two ways into a region's host this file does not take elsewhere:
+ * a manager's process_madvise(MADV_PT_RECLAIM) on a child's mapping of
+ * the region (forwarded to the host: the empty host tables go), and
+ * MADV_REMOVE through a writable mapping of the region (the host's zap
+ * frees the tables it spanned whole at once, and the data is gone).
+ */
+TEST_F_TIMEOUT(ptr, region_process_madvise_and_remove, 120)
+{
+	/* Twice SLACK_KB of tables: the PageTables checks mean something. */
+	const unsigned long len = 64 * MB;
+	const long tables = len / SPAN, tables_kb = tables * TABLE_KB;
+	long pt0, pt1, pt2, pt3, pt4, mad0, mad1, zap0, zap1;
+	static const char zeros[SAMPLE];
+	int go[2], ready[2], pidfd, status;
+	unsigned long i, nonzero = 0;
+	struct iovec iov;
+	char *p;
+	pid_t pid;
+
+	ASSERT_EQ(0, mshare_anon(self->fd, 0, len));
+	p = map_region(self->fd, self->unit, RW);
+	ASSERT_NE(NULL, p);
+
+	/* Empty host tables: written, then dropped with reclaim off. */
+	ASSERT_EQ(0, set_zap(0));
+	fill_samples(p, len);
+	pt0 = meminfo_kb("PageTables");
+	ASSERT_EQ(0, madvise(p, len, MADV_DONTNEED));
+	ASSERT_EQ(0, set_zap(1));
+	pt1 = meminfo_kb("PageTables");
+	ASSERT_GT(SLACK_KB, labs(pt0 - pt1));
+
+	/* A child has the mapping too (fork); its manager reclaims through it. */
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork_child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		child_ready(ready[1]);
+		child_wait(go[0]);
+		_exit(0);
+	}
+	ASSERT_EQ(1, read_n(ready[0], 1, 30));
+	iov.iov_base = p;
+	iov.iov_len = len;
+	mad0 = vm_event("pt_reclaim_madvise");
+	pidfd = sys_pidfd_open(pid);
+	ASSERT_LE(0, pidfd);
+	ASSERT_EQ((long)len, sys_process_madvise(pidfd, &iov, 1, MADV_PT_RECLAIM));
+	close(pidfd);
+	pt2 = pagetables_below(pt1 - tables_kb + SLACK_KB, 10);
+	mad1 = vm_event("pt_reclaim_madvise");
+	release_n(go[1], 1);
+	ASSERT_EQ(0, wait_child(pid, &status, 30));
+	TH_LOG("process_madvise on a child's region mapping: PageTables %ld -> %ld kB",
+	       pt1, pt2);
+	TH_LOG("  (-%ld, host tables %ld kB), pt_reclaim_madvise +%ld",
+	       pt1 - pt2, tables_kb, mad1 - mad0);
+	ASSERT_TRUE(exited_with(status, 0));
+	ASSERT_LE(tables_kb - SLACK_KB, pt1 - pt2);
+	ASSERT_LE(tables, mad1 - mad0);
+
+	/* MADV_REMOVE through the region: tables freed at once, data gone. */
+	fill_samples(p, len);
+	pt3 = meminfo_kb("PageTables");
+	zap0 = vm_event("pt_reclaim_zap");
+	ASSERT_EQ(0, madvise(p, len, MADV_REMOVE));
+	zap1 = vm_event("pt_reclaim_zap");
+	pt4 = pagetables_below(pt3 - tables_kb + SLACK_KB, 10);
+	TH_LOG("MADV_REMOVE through the region: PageTables %ld -> %ld kB (-%ld)",
+	       pt3, pt4, pt3 - pt4);
+	TH_LOG("MADV_REMOVE: pt_reclaim_zap +%ld", zap1 - zap0);
+	ASSERT_LE(tables_kb - SLACK_KB, pt3 - pt4);
+	ASSERT_LE(tables, zap1 - zap0);
+	for (i = 0; i < len / PAGE; i++)
+		nonzero += !!memcmp(sample(p, i), zeros, SAMPLE);
+	TH_LOG("MADV_REMOVE: %lu of %lu pages not zero", nonzero, len / PAGE);
+	ASSERT_EQ(0, nonzero);
+	munmap(p, self->unit);
+}
+
+/*
  * MADV_REMOVE frees the blocks of a shared mapping, and at once the tables
  * whose whole span it zapped, as MADV_DONTNEED does; what it removed
  * reads back as zeros.
