@@ -843,6 +843,19 @@ static void mshare_invalidate_secondary_tlbs(struct mmu_notifier *mn,
 			     start, end, NULL);
 }
 
+/* The region of a host mm, or NULL. The caller holds RCU. */
+static struct mshare_region *mshare_host_region(struct mm_struct *host)
+{
+	struct mshare_region *region;
+
+	hash_for_each_possible_rcu(mshare_hosts, region, host_node,
+				   (unsigned long)host) {
+		if (READ_ONCE(region->mm) == host)
+			return region;
+	}
+	return NULL;
+}
+
 #ifdef CONFIG_ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH
 /**
  * mshare_tlbbatch_add_pending - defer the flush of a host entry to a batch
@@ -868,14 +881,9 @@ void mshare_tlbbatch_add_pending(struct arch_tlbflush_unmap_batch *batch,
 	struct mshare_region *region;
 
 	rcu_read_lock();
-	hash_for_each_possible_rcu(mshare_hosts, region, host_node,
-				   (unsigned long)host) {
-		if (READ_ONCE(region->mm) == host) {
-			mshare_flush_sharers(region, addr, addr + PAGE_SIZE,
-					     batch);
-			break;
-		}
-	}
+	region = mshare_host_region(host);
+	if (region)
+		mshare_flush_sharers(region, addr, addr + PAGE_SIZE, batch);
 	rcu_read_unlock();
 }
 #endif
@@ -1510,19 +1518,6 @@ int mshare_madvise(struct vm_area_struct *vma, struct vm_area_struct **prev,
  * flush of a host reaches every linked sharer through the notifier.
  */
 
-/* The region of a host mm, or NULL. The caller holds RCU. */
-static struct mshare_region *mshare_host_region(struct mm_struct *host)
-{
-	struct mshare_region *region;
-
-	hash_for_each_possible_rcu(mshare_hosts, region, host_node,
-				   (unsigned long)host) {
-		if (READ_ONCE(region->mm) == host)
-			return region;
-	}
-	return NULL;
-}
-
 /*
  * Add @nr (which may be negative) to what the shrinker may find in
  * @region's host, keeping it between 0 and the host's page tables, and to
@@ -1609,7 +1604,8 @@ static void mshare_pt_note_zap(struct mshare_region *region,
 {
 	unsigned long start, end;
 
-	if (range->event != MMU_NOTIFY_CLEAR && range->event != MMU_NOTIFY_UNMAP)
+	/* Zaps are CLEAR; an UNMAP is MSHAREFS_UNMAP, which frees its own. */
+	if (range->event != MMU_NOTIFY_CLEAR)
 		return;
 	start = max(range->start, MSHARE_HOST_BASE);
 	end = min(range->end, MSHARE_HOST_END);

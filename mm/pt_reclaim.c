@@ -448,31 +448,17 @@ unsigned long pt_reclaim_scan(struct mm_struct *mm, unsigned long *cursor,
 }
 
 /**
- * pt_reclaim_zapped - free the tables a zap of a VMA emptied
- * @vma: the VMA, whose mm's mmap_lock the caller holds
- * @start: start of the zapped range
- * @end: end of the zapped range
- *
- * Called after MADV_DONTNEED and MADV_DONTNEED_LOCKED; frees the tables
- * whose whole span was zapped, unless vm.pt_reclaim_zap is 0.
- */
-void pt_reclaim_zapped(struct vm_area_struct *vma, unsigned long start,
-		       unsigned long end)
-{
-	pt_reclaim_zapped_range(vma->vm_mm, start, end);
-}
-
-/**
- * pt_reclaim_zapped_range - free the tables a zap of a range emptied
+ * pt_reclaim_zapped - free the tables a zap emptied
  * @mm: the mm, whose mmap_lock the caller holds
  * @start: start of the zapped range
  * @end: end of the zapped range
  *
- * As pt_reclaim_zapped(), for a caller that no longer has the VMA (it
- * dropped the mmap_lock to zap, as MADV_REMOVE does).
+ * Called after MADV_DONTNEED, MADV_DONTNEED_LOCKED and MADV_REMOVE (which
+ * dropped the mmap_lock to zap: the VMAs are looked up again); frees the
+ * tables whose whole span was zapped, unless vm.pt_reclaim_zap is 0.
  */
-void pt_reclaim_zapped_range(struct mm_struct *mm, unsigned long start,
-			     unsigned long end)
+void pt_reclaim_zapped(struct mm_struct *mm, unsigned long start,
+		       unsigned long end)
 {
 	if (!pt_reclaim_zap_enabled())
 		return;

@@ -66,10 +66,8 @@ unsigned long pt_reclaim_scan(struct mm_struct *mm, unsigned long *cursor,
 			      unsigned long *budget,
 			      enum pt_reclaim_trigger trigger);
 bool pt_reclaim_zap_enabled(void);
-void pt_reclaim_zapped(struct vm_area_struct *vma, unsigned long start,
+void pt_reclaim_zapped(struct mm_struct *mm, unsigned long start,
 		       unsigned long end);
-void pt_reclaim_zapped_range(struct mm_struct *mm, unsigned long start,
-			     unsigned long end);
 int pt_reclaim_madvise(struct mm_struct *mm, unsigned long start,
 		       unsigned long end);
 #else
@@ -78,14 +76,8 @@ static inline bool pt_reclaim_zap_enabled(void)
 	return false;
 }
 
-static inline void pt_reclaim_zapped(struct vm_area_struct *vma,
+static inline void pt_reclaim_zapped(struct mm_struct *mm,
 				     unsigned long start, unsigned long end)
-{
-}
-
-static inline void pt_reclaim_zapped_range(struct mm_struct *mm,
-					   unsigned long start,
-					   unsigned long end)
 {
 }
 
