@@ -1557,38 +1557,36 @@ void mshare_pt_reclaimed(struct mm_struct *host, unsigned long nr)
 }
 
 /*
- * Add [@start, @end) to the ranges @pt_work is to free, merging it with
- * the nearest one when all slots are taken, so that two far-apart zaps do
- * not make it go through everything between them. Under @region->lock.
+ * Add [@start, @end) to the ranges @pt_work is to free: merged with one it
+ * meets or touches, or in a free slot. With every slot taken it is left to
+ * the shrinker, which counted it as pending: merging far-apart ranges
+ * would make the work go through everything between them, at no cost to
+ * whoever punched the holes. Under @region->lock.
+ *
+ * Return: true if the work has it.
  */
-static void mshare_pt_add_range(struct mshare_region *region,
+static bool mshare_pt_add_range(struct mshare_region *region,
 				unsigned long start, unsigned long end)
 {
-	unsigned long gap, best_gap = ULONG_MAX;
-	int i, best = 0;
+	struct mshare_pt_range *r, *free = NULL;
+	int i;
 
 	for (i = 0; i < MSHARE_PT_RANGES; i++) {
-		struct mshare_pt_range *r = &region->pt_ranges[i];
-
+		r = &region->pt_ranges[i];
 		if (r->start >= r->end) {
-			r->start = start;
-			r->end = end;
-			return;
-		}
-		if (end < r->start)
-			gap = r->start - end;
-		else if (start > r->end)
-			gap = start - r->end;
-		else
-			gap = 0;
-		if (gap < best_gap) {
-			best_gap = gap;
-			best = i;
+			if (!free)
+				free = r;
+		} else if (start <= r->end && end >= r->start) {
+			r->start = min(r->start, start);
+			r->end = max(r->end, end);
+			return true;
 		}
 	}
-	region->pt_ranges[best].start = min(region->pt_ranges[best].start,
-					    start);
-	region->pt_ranges[best].end = max(region->pt_ranges[best].end, end);
+	if (!free)
+		return false;
+	free->start = start;
+	free->end = end;
+	return true;
 }
 
 /*
@@ -1603,6 +1601,7 @@ static void mshare_pt_note_zap(struct mshare_region *region,
 			       const struct mmu_notifier_range *range)
 {
 	unsigned long start, end;
+	bool queued;
 
 	/* Zaps are CLEAR; an UNMAP is MSHAREFS_UNMAP, which frees its own. */
 	if (range->event != MMU_NOTIFY_CLEAR)
@@ -1619,9 +1618,11 @@ static void mshare_pt_note_zap(struct mshare_region *region,
 	if (start >= end || !pt_reclaim_zap_enabled())
 		return;
 	spin_lock(&region->lock);
-	mshare_pt_add_range(region, start, end);
+	queued = mshare_pt_add_range(region, start, end);
 	spin_unlock(&region->lock);
-	queue_work(mshare_wq, &region->pt_work);
+	/* Not on mshare_wq: the ops of every region must not wait behind it. */
+	if (queued)
+		queue_work(system_unbound_wq, &region->pt_work);
 }
 
 /*
