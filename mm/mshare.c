@@ -58,11 +58,14 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/mmu_notifier.h>
+#include <linux/mount.h>
 #include <linux/mshare.h>
+#include <linux/pagewalk.h>
 #include <linux/pgtable.h>
 #include <linux/pt_reclaim.h>
 #include <linux/sched/mm.h>
 #include <linux/secretmem.h>
+#include <linux/seq_file.h>
 #include <linux/shmem_fs.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
@@ -2001,6 +2004,242 @@ bool mshare_gup_folio_allowed(struct folio *folio, unsigned int flags)
 		return true;
 	mapping = folio_mapping(folio);
 	return mapping && shmem_mapping(mapping);
+}
+
+/*
+ * Statistics: what /proc/PID/fdinfo/FD shows of an open region
+ *
+ * A host mm has no task, so no /proc/PID of its own: its figures are shown
+ * in the fdinfo of every region file, which whoever may read that file's
+ * fdinfo (the opener, or who may ptrace it) may see. The summary costs
+ * O(host mappings + process mappings): mm counters, the host's VMA tree,
+ * the region's i_mmap tree and its list of sharers. The RSS of each
+ * mapping costs a walk of its page tables, as smaps does; the walk lets
+ * the host's mmap_lock go every MSHARE_ALIGN bytes if a writer waits for
+ * it. Faults on a region take the host's VMA locks, or its mmap_lock for
+ * reading, so the show never makes one wait on its own. Figures are
+ * snapshots, each taken under the lock that keeps it consistent; they are
+ * not taken at one instant together.
+ */
+
+static int mshare_rss_pmd_entry(pmd_t *pmd, unsigned long addr,
+				unsigned long end, struct mm_walk *walk)
+{
+	unsigned long *rss = walk->private;
+	pmd_t pmdval = pmdp_get_lockless(pmd);
+	pte_t *start, *pte;
+
+	if (pmd_leaf(pmdval)) {
+		if (pmd_present(pmdval))
+			*rss += end - addr;
+		return 0;
+	}
+	/* Counted without the PTE lock: a table may only go under RCU. */
+	start = pte_offset_map(pmd, addr);
+	if (!start)
+		return 0;
+	for (pte = start; addr < end; addr += PAGE_SIZE, pte++) {
+		if (pte_present(ptep_get(pte)))
+			*rss += PAGE_SIZE;
+	}
+	pte_unmap(start);
+	return 0;
+}
+
+static int mshare_rss_hugetlb_entry(pte_t *pte, unsigned long hmask,
+				    unsigned long addr, unsigned long end,
+				    struct mm_walk *walk)
+{
+	unsigned long *rss = walk->private;
+
+	if (pte_present(huge_ptep_get(walk->mm, addr, pte)))
+		*rss += end - addr;
+	return 0;
+}
+
+static const struct mm_walk_ops mshare_rss_ops = {
+	.pmd_entry	= mshare_rss_pmd_entry,
+	.hugetlb_entry	= mshare_rss_hugetlb_entry,
+	.walk_lock	= PGWALK_RDLOCK,
+};
+
+/*
+ * What a host mapping maps. Anonymous memory in a region is shared
+ * anonymous memory: the kernel-internal (S_PRIVATE) shmem file that
+ * shmem_zero_setup() made, which memfds, unlinked tmpfs files (also with
+ * shmem_anon_vm_ops) and tmpfs files are not. Anonymous hugetlb is the
+ * file that MSHAREFS_CREATE_MAPPING set up with hugetlb_file_setup(), on
+ * an internal mount and named HUGETLB_ANON_FILE, which no hugetlb memfd
+ * ("memfd:...") or file on a hugetlbfs mount can be.
+ */
+static const char *mshare_map_type(struct vm_area_struct *vma)
+{
+	struct file *file = vma->vm_file;
+
+	if (is_vm_hugetlb_page(vma)) {
+		if ((file->f_path.mnt->mnt_flags & MNT_INTERNAL) &&
+		    !strcmp(file_dentry(file)->d_name.name, HUGETLB_ANON_FILE))
+			return "anon_hugetlb";
+		return "file_hugetlb";
+	}
+	if (shmem_file(file) && IS_PRIVATE(file_inode(file)))
+		return "anon";
+	return "file";
+}
+
+/*
+ * Add the RSS of @vma, in @host, to @rss. Returns false, with the host's
+ * mmap_lock let go, if the reader was killed while it waited to take it
+ * again; true with the lock held otherwise.
+ */
+static bool mshare_map_rss(struct mm_struct *host, struct vm_area_struct *vma,
+			   unsigned long *rss)
+{
+	unsigned long start = vma->vm_start, end = vma->vm_end;
+	struct file *file = vma->vm_file;
+	unsigned long addr = start, next;
+
+	while (addr < end) {
+		next = min(ALIGN(addr + 1, MSHARE_ALIGN), end);
+		walk_page_range(host, addr, next, &mshare_rss_ops, rss);
+		addr = next;
+		if (addr >= end ||
+		    (!mmap_lock_is_contended(host) && !need_resched()))
+			continue;
+		mmap_read_unlock(host);
+		cond_resched();
+		if (mmap_read_lock_killable(host))
+			return false;
+		/* Go on only in the mapping the line is about. */
+		vma = vma_lookup(host, addr);
+		if (!vma || vma->vm_start != start || vma->vm_end != end ||
+		    vma->vm_file != file)
+			break;
+	}
+	return true;
+}
+
+/* One line per host mapping: see Documentation/filesystems/msharefs.rst. */
+static void mshare_show_maps(struct seq_file *m, struct mm_struct *host)
+{
+	unsigned long addr = MSHARE_HOST_BASE;
+	unsigned long limit = MSHARE_HOST_BASE + MSHARE_HOST_LIMIT;
+	unsigned long start, size, offset, psize, rss;
+	struct vm_area_struct *vma;
+	const char *type;
+	struct file *file;
+	bool writable;
+
+	while (!seq_has_overflowed(m)) {
+		if (mmap_read_lock_killable(host))
+			return;
+		vma = find_vma_intersection(host, addr, limit);
+		/* Every host mapping has a file: shmem for anonymous memory. */
+		if (!vma || WARN_ON_ONCE(!vma->vm_file)) {
+			mmap_read_unlock(host);
+			return;
+		}
+		start = vma->vm_start;
+		size = vma->vm_end - vma->vm_start;
+		writable = vma->vm_flags & VM_WRITE;
+		type = mshare_map_type(vma);
+		psize = vma_kernel_pagesize(vma);
+		/* 0 for anonymous memory: see do_mmap(). */
+		offset = vma->vm_pgoff << PAGE_SHIFT;
+		file = get_file(vma->vm_file);
+		rss = 0;
+		if (!mshare_map_rss(host, vma, &rss)) {
+			fput(file);
+			return;
+		}
+		mmap_read_unlock(host);
+
+		seq_printf(m, "map:\t%lu %lu %s %s %lu %lu %lu ",
+			   start - MSHARE_HOST_BASE, size,
+			   writable ? "rw-" : "r--", type, psize, offset, rss);
+		seq_file_path(m, file, " \t\n\\");
+		seq_putc(m, '\n');
+		fput(file);
+		addr = start + size;
+	}
+}
+
+static unsigned long mshare_rss_bytes(struct mm_struct *mm, int member)
+{
+	/* Summed, not read: the per-CPU deltas can be large next to a page. */
+	return percpu_counter_sum_positive(&mm->rss_stat[member]) << PAGE_SHIFT;
+}
+
+/**
+ * mshare_region_show_fdinfo - show a region's figures in its fdinfo
+ * @m: the seq_file of /proc/PID/fdinfo/FD
+ * @file: the open region
+ *
+ * Shows the region's size, its host mappings and what they hold, the
+ * host's page tables, the process mappings attached and the PUD entries
+ * that link host tables, page-table reclaim counts, and one line per host
+ * mapping. The format is documented in
+ * Documentation/filesystems/msharefs.rst. Stops early, with what it has
+ * shown, if the reader is killed.
+ */
+void mshare_region_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct mshare_region *region = mshare_file_region(file);
+	struct address_space *mapping = file->f_mapping;
+	unsigned long nr_maps = 0, mapped = 0, hugetlb = 0;
+	unsigned long attached = 0, linked = 0;
+	unsigned long rss[NR_MM_COUNTERS] = { };
+	struct mshare_sharer *sharer;
+	struct vm_area_struct *vma;
+	struct mm_struct *host;
+	int i;
+
+	i_mmap_lock_read(mapping);
+	vma_interval_tree_foreach(vma, &mapping->i_mmap, 0, ULONG_MAX)
+		attached++;
+	i_mmap_unlock_read(mapping);
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(sharer, &region->sharers, node)
+		linked++;
+	rcu_read_unlock();
+
+	/* Pairs with smp_store_release() in mshare_host_mm(). */
+	host = smp_load_acquire(&region->mm);
+	if (host) {
+		VMA_ITERATOR(vmi, host, MSHARE_HOST_BASE);
+
+		if (mmap_read_lock_killable(host))
+			return;
+		for_each_vma_range(vmi, vma, MSHARE_HOST_BASE +
+				   MSHARE_HOST_LIMIT) {
+			nr_maps++;
+			mapped += vma->vm_end - vma->vm_start;
+		}
+		mmap_read_unlock(host);
+		for (i = 0; i < NR_MM_COUNTERS; i++)
+			rss[i] = mshare_rss_bytes(host, i);
+#ifdef CONFIG_HUGETLB_PAGE
+		hugetlb = atomic_long_read(&host->hugetlb_usage) << PAGE_SHIFT;
+#endif
+	}
+
+	seq_printf(m, "size:\t%lld\n", (long long)READ_ONCE(region->size));
+	seq_printf(m, "mappings:\t%lu\n", nr_maps);
+	seq_printf(m, "mapped:\t%lu\n", mapped);
+	seq_printf(m, "rss_anon:\t%lu\n", rss[MM_ANONPAGES]);
+	seq_printf(m, "rss_file:\t%lu\n", rss[MM_FILEPAGES]);
+	seq_printf(m, "rss_shmem:\t%lu\n", rss[MM_SHMEMPAGES]);
+	seq_printf(m, "rss_hugetlb:\t%lu\n", hugetlb);
+	seq_printf(m, "pagetables:\t%lu\n", host ? mm_pgtables_bytes(host) : 0);
+	seq_printf(m, "attached:\t%lu\n", attached);
+	seq_printf(m, "linked:\t%lu\n", linked);
+	seq_printf(m, "pud_links:\t%lu\n", READ_ONCE(region->nr_links));
+	seq_printf(m, "pt_freed:\t%ld\n", atomic_long_read(&region->pt_freed));
+	seq_printf(m, "pt_pending:\t%ld\n",
+		   atomic_long_read(&region->pt_pending));
+	if (host)
+		mshare_show_maps(m, host);
 }
 
 static int __init mshare_pt_shrinker_init(void)

@@ -269,6 +269,7 @@ static const struct file_operations msharefs_region_file_ops = {
 	.fallocate	= msharefs_region_fallocate,
 	.unlocked_ioctl	= mshare_region_ioctl,
 	.llseek		= generic_file_llseek,
+	.show_fdinfo	= mshare_region_show_fdinfo,
 };
 
 /* mshare_info: the region alignment and size unit, in bytes */

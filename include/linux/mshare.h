@@ -20,6 +20,7 @@
 
 struct folio;
 struct mmu_gather;
+struct seq_file;
 
 /*
  * Regions are aligned to, and sized in multiples of, the span of one PUD
@@ -144,6 +145,7 @@ unsigned long mshare_region_get_unmapped_area(struct file *file,
 int mshare_region_mmap(struct file *file, struct vm_area_struct *vma);
 int mshare_region_fsync(struct file *file, loff_t start, loff_t end,
 			int datasync);
+void mshare_region_show_fdinfo(struct seq_file *m, struct file *file);
 
 vm_fault_t mshare_fault(struct vm_area_struct *vma, unsigned long address,
 			unsigned int flags);
