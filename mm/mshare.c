@@ -2020,6 +2020,10 @@ bool mshare_gup_folio_allowed(struct folio *folio, unsigned int flags)
  * reading, so the show never makes one wait on its own. Figures are
  * snapshots, each taken under the lock that keeps it consistent; they are
  * not taken at one instant together.
+ *
+ * fdinfo is one seq_file buffer, which grows until the show fits: its size
+ * is O(host mappings), a few dozen bytes a line and the escaped path, and
+ * it is charged to the reader. A host has at most max_map_count mappings.
  */
 
 static int mshare_rss_pmd_entry(pmd_t *pmd, unsigned long addr,
@@ -2088,86 +2092,102 @@ static const char *mshare_map_type(struct vm_area_struct *vma)
 }
 
 /*
- * Add the RSS of @vma, in @host, to @rss. Returns false, with the host's
- * mmap_lock let go, if the reader was killed while it waited to take it
- * again; true with the lock held otherwise.
+ * One map: line, for the host mapping at or after @addr; returns where the
+ * next line starts, or 0 when there are no more mappings or the reader was
+ * killed. The line's fields are those of the VMA when the line began; its
+ * RSS walk lets the host's mmap_lock go every MSHARE_ALIGN bytes if a
+ * writer waits for it, and if the mapping changed meanwhile the line ends
+ * there, and the next one goes on from there: lines never overlap, and no
+ * range is left out. The path is copied into @buf under the lock, so that
+ * no reference to the object outlives it: MSHAREFS_UNMAP's fput() must stay
+ * the last one (see mshare_op_munmap()).
  */
-static bool mshare_map_rss(struct mm_struct *host, struct vm_area_struct *vma,
-			   unsigned long *rss)
+static unsigned long mshare_show_map(struct seq_file *m, struct mm_struct *host,
+				     unsigned long addr, char *buf, bool paths)
 {
-	unsigned long start = vma->vm_start, end = vma->vm_end;
-	struct file *file = vma->vm_file;
-	unsigned long addr = start, next;
+	unsigned long limit = MSHARE_HOST_BASE + MSHARE_HOST_LIMIT;
+	unsigned long vstart, start, end, next, offset, psize, rss = 0;
+	struct vm_area_struct *vma;
+	const char *type, *path;
+	struct file *file;
+	bool writable;
 
-	while (addr < end) {
+	if (mmap_read_lock_killable(host))
+		return 0;
+	/* Every host mapping has a file: shmem for anonymous memory. */
+	do {
+		vma = find_vma_intersection(host, addr, limit);
+		if (vma && !vma->vm_file)
+			addr = vma->vm_end;
+	} while (vma && !vma->vm_file);
+	if (!vma) {
+		mmap_read_unlock(host);
+		return 0;
+	}
+	vstart = vma->vm_start;
+	start = max(addr, vstart);
+	end = vma->vm_end;
+	file = vma->vm_file;
+	writable = vma->vm_flags & VM_WRITE;
+	type = mshare_map_type(vma);
+	psize = vma_kernel_pagesize(vma);
+	offset = (vma->vm_pgoff << PAGE_SHIFT) + (start - vstart);
+	path = "-";
+	if (paths) {
+		path = d_path(&file->f_path, buf, PATH_MAX);
+		if (IS_ERR(path))
+			path = "?";
+	}
+
+	for (addr = start; addr < end; addr = next) {
 		next = min(ALIGN(addr + 1, MSHARE_ALIGN), end);
-		walk_page_range(host, addr, next, &mshare_rss_ops, rss);
-		addr = next;
-		if (addr >= end ||
+		walk_page_range(host, addr, next, &mshare_rss_ops, &rss);
+		if (next >= end ||
 		    (!mmap_lock_is_contended(host) && !need_resched()))
 			continue;
 		mmap_read_unlock(host);
 		cond_resched();
 		if (mmap_read_lock_killable(host))
-			return false;
-		/* Go on only in the mapping the line is about. */
-		vma = vma_lookup(host, addr);
-		if (!vma || vma->vm_start != start || vma->vm_end != end ||
-		    vma->vm_file != file)
+			return 0;
+		/* The file is only compared, never followed. */
+		vma = vma_lookup(host, next);
+		if (!vma || vma->vm_start != vstart || vma->vm_end != end ||
+		    vma->vm_file != file) {
+			end = next;
 			break;
+		}
 	}
-	return true;
+	mmap_read_unlock(host);
+
+	seq_printf(m, "map:\t%lu %lu %s %s %lu %lu %lu ",
+		   start - MSHARE_HOST_BASE, end - start,
+		   writable ? "rw-" : "r--", type, psize, offset, rss);
+	seq_escape(m, path, " \t\n\\");
+	seq_putc(m, '\n');
+	return end;
 }
 
-/* One line per host mapping: see Documentation/filesystems/msharefs.rst. */
-static void mshare_show_maps(struct seq_file *m, struct mm_struct *host)
+/*
+ * One line per host mapping: see Documentation/filesystems/msharefs.rst.
+ * The objects' paths are shown to who opened the region for writing, who
+ * may change what it maps; others, who may only use what it maps, see "-"
+ * (paths are what /proc/PID/maps shows only to who may ptrace).
+ */
+static void mshare_show_maps(struct seq_file *m, struct file *file,
+			     struct mm_struct *host)
 {
 	unsigned long addr = MSHARE_HOST_BASE;
-	unsigned long limit = MSHARE_HOST_BASE + MSHARE_HOST_LIMIT;
-	unsigned long start, size, offset, psize, rss;
-	struct vm_area_struct *vma;
-	const char *type;
-	struct file *file;
-	bool writable;
+	bool paths = file->f_mode & FMODE_WRITE;
+	char *buf = NULL;
 
-	while (!seq_has_overflowed(m)) {
-		if (mmap_read_lock_killable(host))
+	if (paths) {
+		buf = kmalloc(PATH_MAX, GFP_KERNEL);
+		if (!buf)
 			return;
-		vma = find_vma_intersection(host, addr, limit);
-		/* Every host mapping has a file: shmem for anonymous memory. */
-		if (!vma || WARN_ON_ONCE(!vma->vm_file)) {
-			mmap_read_unlock(host);
-			return;
-		}
-		start = vma->vm_start;
-		size = vma->vm_end - vma->vm_start;
-		writable = vma->vm_flags & VM_WRITE;
-		type = mshare_map_type(vma);
-		psize = vma_kernel_pagesize(vma);
-		/* 0 for anonymous memory: see do_mmap(). */
-		offset = vma->vm_pgoff << PAGE_SHIFT;
-		file = get_file(vma->vm_file);
-		rss = 0;
-		if (!mshare_map_rss(host, vma, &rss)) {
-			fput(file);
-			return;
-		}
-		mmap_read_unlock(host);
-
-		seq_printf(m, "map:\t%lu %lu %s %s %lu %lu %lu ",
-			   start - MSHARE_HOST_BASE, size,
-			   writable ? "rw-" : "r--", type, psize, offset, rss);
-		seq_file_path(m, file, " \t\n\\");
-		seq_putc(m, '\n');
-		fput(file);
-		addr = start + size;
 	}
-}
-
-static unsigned long mshare_rss_bytes(struct mm_struct *mm, int member)
-{
-	/* Summed, not read: the per-CPU deltas can be large next to a page. */
-	return percpu_counter_sum_positive(&mm->rss_stat[member]) << PAGE_SHIFT;
+	while (addr && !seq_has_overflowed(m) && !fatal_signal_pending(current))
+		addr = mshare_show_map(m, host, addr, buf, paths);
+	kfree(buf);
 }
 
 /**
@@ -2217,8 +2237,9 @@ void mshare_region_show_fdinfo(struct seq_file *m, struct file *file)
 			mapped += vma->vm_end - vma->vm_start;
 		}
 		mmap_read_unlock(host);
+		/* Summed, not read: per-CPU deltas can be large next to a page. */
 		for (i = 0; i < NR_MM_COUNTERS; i++)
-			rss[i] = mshare_rss_bytes(host, i);
+			rss[i] = get_mm_counter_sum(host, i) << PAGE_SHIFT;
 #ifdef CONFIG_HUGETLB_PAGE
 		hugetlb = atomic_long_read(&host->hugetlb_usage) << PAGE_SHIFT;
 #endif
@@ -2239,7 +2260,7 @@ void mshare_region_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "pt_pending:\t%ld\n",
 		   atomic_long_read(&region->pt_pending));
 	if (host)
-		mshare_show_maps(m, host);
+		mshare_show_maps(m, file, host);
 }
 
 static int __init mshare_pt_shrinker_init(void)

@@ -630,7 +630,10 @@ static int unpriv_fdinfo(void *arg)
 	close(fd);
 	if (ret)
 		return 5;
-	return fi->rss_shmem == (long)(4 * MB) && fi->nr_maps == 1 ? 0 : 6;
+	if (fi->rss_shmem != (long)(4 * MB) || fi->nr_maps != 1)
+		return 6;
+	/* Only who opened it for writing sees the objects' paths. */
+	return strcmp(fi->maps[0].path, "-") ? 8 : 0;
 }
 
 static int unpriv_other_fdinfo(void *arg)
@@ -648,6 +651,7 @@ static int unpriv_other_fdinfo(void *arg)
 TEST_F(fdinfo, permissions)
 {
 	int ids[2] = { getpid(), self->fd };
+	int rofd;
 	char *p;
 
 	ASSERT_EQ(0, mshare_anon(self->fd, 0, 4 * MB));
@@ -660,6 +664,14 @@ TEST_F(fdinfo, permissions)
 	/* 0644: a reader opens it and sees them. */
 	ASSERT_EQ(0, chmod(self->path, 0644));
 	EXPECT_EQ(0, run_as_user(unpriv_fdinfo, self->path));
+	/* Root too, opening it read-only; with a writable fd, the path shows. */
+	rofd = open(self->path, O_RDONLY);
+	ASSERT_LE(0, rofd);
+	ASSERT_EQ(0, read_fdinfo(rofd, &self->fi));
+	EXPECT_STREQ("-", self->fi.maps[0].path);
+	close(rofd);
+	ASSERT_EQ(0, read_fdinfo(self->fd, &self->fi));
+	EXPECT_STREQ("/dev/zero (deleted)", self->fi.maps[0].path);
 	/* Not through another user's process. */
 	EXPECT_EQ(0, run_as_user(unpriv_other_fdinfo, ids));
 	munmap(p, 2 * self->unit);
@@ -707,6 +719,10 @@ static void *race_reader(void *arg)
 		for (i = 0; i < fi->nr_maps; i++) {
 			if (fi->maps[i].offset + fi->maps[i].size > 2 * r->unit ||
 			    fi->maps[i].rss > fi->maps[i].size)
+				r->bad++;
+			/* Lines never overlap, even when mappings change. */
+			if (i && fi->maps[i].offset <
+				 fi->maps[i - 1].offset + fi->maps[i - 1].size)
 				r->bad++;
 		}
 		if (fi->mapped > (long)(2 * r->unit))
