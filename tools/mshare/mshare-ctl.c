@@ -1709,10 +1709,11 @@ static int cmd_create(struct ctl *ctl, int argc, char **argv)
 
 /* ------------------------------------------------------------ map, unmap */
 
+/* "OFFSET+SIZE": the ends of a range are rarely round where its size is */
 static char *range_str(const struct ctl *ctl, uint64_t start, uint64_t end)
 {
-	char *a = fmt_value(ctl, K_EXACT, start), *b = fmt_value(ctl, K_EXACT, end);
-	char *s = xasprintf("%s-%s", a, b);
+	char *a = fmt_value(ctl, K_EXACT, start), *b = fmt_value(ctl, K_EXACT, end - start);
+	char *s = xasprintf("%s+%s", a, b);
 
 	free(a);
 	free(b);
