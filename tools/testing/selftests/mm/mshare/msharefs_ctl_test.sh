@@ -206,10 +206,12 @@ t_map() {
 t_list_two_processes() {
 	shmem0=$(meminfo_kb Shmem)
 	pt0=$(meminfo_kb PageTables)
+	ahp0=$(meminfo_kb AnonHugePages)
 	attach -o 0 -l 67108864 $MNT/db || return
 	attach -r -o 0 -l 67108864 $MNT/db || return
 	shmem1=$(meminfo_kb Shmem)
 	pt1=$(meminfo_kb PageTables)
+	ahp1=$(meminfo_kb AnonHugePages)
 	run 0 "$CTL" -J list
 	jqt '.regions | length == 3'
 	jqt '.regions[] | select(.name == "db") | .rss == 67108864 and .attached == 2 and .mappings >= 3'
@@ -220,6 +222,9 @@ t_list_two_processes() {
 	rss=$(jqv '.regions[] | select(.name == "db") | .rss_shmem')
 	ktap_print_msg "Shmem +$((shmem1 - shmem0)) kB, PageTables +$((pt1 - pt0)) kB; list: RSS $((rss / 1024)) kB"
 	within_pct $((shmem1 - shmem0)) $((rss / 1024)) 1 || fail "Shmem delta $((shmem1 - shmem0)) kB vs RSS $((rss / 1024)) kB"
+	# Region anonymous memory is shmem: no anonymous THP, no rss_anon.
+	[ $((ahp1 - ahp0)) -eq $(($(jqv '.regions[] | select(.name == "db") | .rss_anon') / 1024)) ] ||
+		fail "AnonHugePages +$((ahp1 - ahp0)) kB, rss_anon $(jqv '.regions[] | select(.name == "db") | .rss_anon')"
 	# The human table.
 	run 0 "$CTL"
 	out_has "NAME"
