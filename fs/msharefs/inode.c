@@ -383,22 +383,22 @@ static const struct super_operations msharefs_super_ops = {
 
 /* Mount options */
 
-enum { Opt_nr_regions, Opt_size, Opt_mode, Opt_uid, Opt_gid };
+enum { OPT_NR_REGIONS, OPT_SIZE, OPT_MODE, OPT_UID, OPT_GID };
 
 static const struct fs_parameter_spec msharefs_fs_parameters[] = {
-	fsparam_string("nr_regions",	Opt_nr_regions),
-	fsparam_string("size",		Opt_size),
-	fsparam_u32oct("mode",		Opt_mode),
-	fsparam_uid("uid",		Opt_uid),
-	fsparam_gid("gid",		Opt_gid),
+	fsparam_string("nr_regions",	OPT_NR_REGIONS),
+	fsparam_string("size",		OPT_SIZE),
+	fsparam_u32oct("mode",		OPT_MODE),
+	fsparam_uid("uid",		OPT_UID),
+	fsparam_gid("gid",		OPT_GID),
 	{}
 };
 
-#define MSHAREFS_SEEN_REGIONS	BIT(Opt_nr_regions)
-#define MSHAREFS_SEEN_SIZE	BIT(Opt_size)
-#define MSHAREFS_SEEN_MODE	BIT(Opt_mode)
-#define MSHAREFS_SEEN_UID	BIT(Opt_uid)
-#define MSHAREFS_SEEN_GID	BIT(Opt_gid)
+#define MSHAREFS_SEEN_REGIONS	BIT(OPT_NR_REGIONS)
+#define MSHAREFS_SEEN_SIZE	BIT(OPT_SIZE)
+#define MSHAREFS_SEEN_MODE	BIT(OPT_MODE)
+#define MSHAREFS_SEEN_UID	BIT(OPT_UID)
+#define MSHAREFS_SEEN_GID	BIT(OPT_GID)
 
 struct msharefs_fs_context {
 	unsigned long max_regions;
@@ -423,30 +423,30 @@ static int msharefs_parse_param(struct fs_context *fc,
 		return opt;
 
 	switch (opt) {
-	case Opt_nr_regions:
+	case OPT_NR_REGIONS:
 		val = memparse(param->string, &rest);
 		if (*rest || val > ULONG_MAX)
 			return invalfc(fc, "Bad value for '%s'", param->key);
 		ctx->max_regions = val;
 		break;
-	case Opt_size:
+	case OPT_SIZE:
 		val = memparse(param->string, &rest);
 		if (*rest)
 			return invalfc(fc, "Bad value for '%s'", param->key);
 		ctx->max_bytes = val;
 		break;
-	case Opt_mode:
+	case OPT_MODE:
 		if (result.uint_32 & ~07777)
 			return invalfc(fc, "Bad value for '%s'", param->key);
 		ctx->mode = result.uint_32;
 		break;
-	case Opt_uid:
+	case OPT_UID:
 		/* It must be representable in the instance's idmapping. */
 		if (!kuid_has_mapping(fc->user_ns, result.uid))
 			return invalfc(fc, "Bad value for '%s'", param->key);
 		ctx->uid = result.uid;
 		break;
-	case Opt_gid:
+	case OPT_GID:
 		if (!kgid_has_mapping(fc->user_ns, result.gid))
 			return invalfc(fc, "Bad value for '%s'", param->key);
 		ctx->gid = result.gid;
