@@ -342,6 +342,7 @@ struct mshare_op {
 	unsigned long offset;		/* in the object */
 	struct file **put;		/* files for the caller to fput() */
 	unsigned int nr_put;
+	unsigned int fail_nth;		/* the caller's fault injection */
 	long ret;
 };
 
@@ -466,6 +467,29 @@ static void mshare_op_free(struct mshare_op *op)
 	kfree(op);
 }
 
+/*
+ * An op's allocations are the caller's: its fail-nth count (fault
+ * injection, /proc/thread-self/fail-nth) goes with the op to the worker
+ * and comes back, so that fault injection reaches what
+ * MSHAREFS_CREATE_MAPPING and MSHAREFS_UNMAP allocate in the host mm.
+ */
+#ifdef CONFIG_FAULT_INJECTION
+static void mshare_op_give_fail_nth(struct mshare_op *op)
+{
+	op->fail_nth = READ_ONCE(current->fail_nth);
+	WRITE_ONCE(current->fail_nth, 0);
+}
+
+static void mshare_op_take_fail_nth(struct mshare_op *op)
+{
+	WRITE_ONCE(current->fail_nth, op->fail_nth);
+	op->fail_nth = 0;
+}
+#else
+static inline void mshare_op_give_fail_nth(struct mshare_op *op) { }
+static inline void mshare_op_take_fail_nth(struct mshare_op *op) { }
+#endif
+
 static void mshare_op_work(struct work_struct *work)
 {
 	struct mshare_op *op = container_of(work, struct mshare_op, work);
@@ -479,11 +503,13 @@ static void mshare_op_work(struct work_struct *work)
 	 * are charged to the caller's memcg, not to the kworker's (root).
 	 */
 	old_memcg = set_active_memcg(op->memcg);
+	mshare_op_take_fail_nth(op);
 	if (op->flags)
 		op->ret = vm_mmap(op->file, op->addr, op->len, op->prot,
 				  op->flags, op->offset);
 	else
 		op->ret = mshare_op_munmap(op);
+	mshare_op_give_fail_nth(op);
 	set_active_memcg(old_memcg);
 	revert_creds(old_cred);
 	kthread_unuse_mm(op->mm);
@@ -531,6 +557,7 @@ static long mshare_op_run(struct file *region_file, struct mshare_op *tmpl)
 	init_completion(&op->done);
 	atomic_set(&op->state, MSHARE_OP_RUNNING);
 	INIT_WORK(&op->work, mshare_op_work);
+	mshare_op_give_fail_nth(op);
 	queue_work(mshare_wq, &op->work);
 
 	if (wait_for_completion_killable(&op->done)) {
@@ -540,6 +567,7 @@ static long mshare_op_run(struct file *region_file, struct mshare_op *tmpl)
 		/* It finished meanwhile, and is about to say so. */
 		wait_for_completion(&op->done);
 	}
+	mshare_op_take_fail_nth(op);
 	ret = op->ret;
 	mshare_op_free(op);
 	return ret;
