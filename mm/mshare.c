@@ -1099,6 +1099,13 @@ static int mshare_register_notifier(struct mshare_region *region)
 			region->mn_registered = true;
 	}
 	mutex_unlock(&region->mn_lock);
+	/*
+	 * mm_take_all_locks() gives up on any pending signal; mmap() must not
+	 * fail for a signal that does not kill: restart it once the signal
+	 * is handled. The fuzzer found this.
+	 */
+	if (ret == -EINTR && !fatal_signal_pending(current))
+		ret = -ERESTARTNOINTR;
 	return ret;
 }
 

@@ -397,4 +397,63 @@ TEST_F(map, charged_to_callers_memcg)
 	close(fd);
 }
 
+static volatile sig_atomic_t fuzz_signals;
+
+static void fuzz_on_usr1(int sig)
+{
+	fuzz_signals++;
+}
+
+/*
+ * Found by msharefs_fuzz: the first mmap() of a region registers its MMU
+ * notifiers, and mm_take_all_locks() gives up with EINTR on any pending
+ * signal, so mmap() failed with EINTR when a signal that does not kill
+ * came in meanwhile. mmap() is now restarted once the signal is handled:
+ * a process bombarded with caught signals never sees EINTR.
+ */
+TEST_F(map, fuzz_mmap_eintr)
+{
+	int i, j, rfd, eintr = 0, ok = 0;
+	char name[160];
+	pid_t pid, me = getpid();
+	void *p;
+
+	ASSERT_NE(SIG_ERR, signal(SIGUSR1, fuzz_on_usr1));
+	pid = fork_child();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		for (;;) {
+			kill(me, SIGUSR1);
+			usleep(20);
+		}
+	}
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "eintr%d", i);
+		rfd = region_create(self->mnt, name, self->unit);
+		ASSERT_LE(0, rfd);
+		/* Host VMAs for mm_take_all_locks() to go through. */
+		for (j = 0; j < 256; j++)
+			ASSERT_EQ(0, anon(rfd, 2 * j * 4096UL, 4096));
+		p = mmap(NULL, self->unit, PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0);
+		if (p == MAP_FAILED) {
+			if (errno == EINTR)
+				eintr++;
+			else
+				ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap: %s", strerror(errno));
+		} else {
+			ok++;
+			ASSERT_EQ(0, munmap(p, self->unit));
+		}
+		close(rfd);
+		snprintf(name, sizeof(name), "%s/eintr%d", self->mnt, i);
+		ASSERT_EQ(0, unlink(name));
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	signal(SIGUSR1, SIG_DFL);
+	TH_LOG("%d mmaps, %d EINTR, %ld signals caught", ok + eintr, eintr, (long)fuzz_signals);
+	EXPECT_EQ(0, eintr);
+	EXPECT_LT(0, fuzz_signals);
+}
+
 TEST_HARNESS_MAIN
