@@ -4,7 +4,7 @@
 
 MSHAREVM := vm/msharevm
 
-.PHONY: check demo bench shell kernel tests initramfs tree deps clean help
+.PHONY: check demo bench shell kernel tests initramfs tree deps clean help mmtests lint
 
 check:			## build the test kernel and run every selftest in it
 	$(MSHAREVM) check
@@ -14,6 +14,12 @@ demo:			## build, boot and show what msharefs does
 
 bench:			## build the bench kernel and run the benchmarks
 	$(MSHAREVM) bench
+
+mmtests:		## the kernel's mm selftests on a vanilla and the patched kernel
+	$(MSHAREVM) mmtests
+
+lint:			## the static gates: checkpatch, kernel-doc, sparse, W=1
+	$(MSHAREVM) lint
 
 shell:			## boot the test kernel to a shell on the serial console
 	$(MSHAREVM) shell
