@@ -10,7 +10,8 @@
  *
  * Every injected attempt must succeed (the failure is retried or
  * tolerated) or fail with a clean errno: ENOMEM; EAGAIN for fork; ENOSPC
- * where hugetlb_file_setup() gets no inode, as for mmap(MAP_HUGETLB);
+ * where hugetlb_file_setup() or shmem_zero_setup() gets no inode, as for
+ * mmap(MAP_HUGETLB) and mmap(MAP_SHARED | MAP_ANONYMOUS);
  * EFAULT for a fault through process_vm_writev(), which turns every GUP
  * error into it. A fault by a store may also end in SIGBUS, SIGSEGV or an
  * OOM kill; here each is retried (pagefault_out_of_memory(), which prints
@@ -508,10 +509,13 @@ static void create_mapping(struct __test_metadata *_metadata,
 		fn_count(&st, err);
 		if (err) {
 			/*
-			 * hugetlb_file_setup() fails with ENOSPC when it gets
-			 * no inode, as mmap(MAP_HUGETLB) does.
+			 * hugetlb_file_setup(), and for anonymous memory
+			 * shmem_zero_setup(), fail with ENOSPC when they get no
+			 * inode, as mmap(MAP_HUGETLB) and mmap(MAP_SHARED |
+			 * MAP_ANONYMOUS) do.
 			 */
-			EXPECT_TRUE(err == ENOMEM || (huge && err == ENOSPC))
+			EXPECT_TRUE(err == ENOMEM ||
+				    ((huge || objfd < 0) && err == ENOSPC))
 				TH_LOG("n=%u: %s", n, err_name(err));
 			/* No host mapping, and the region takes one now. */
 			EXPECT_EQ(0, ri.mappings);
