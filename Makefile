@@ -4,7 +4,7 @@
 
 MSHAREVM := vm/msharevm
 
-.PHONY: check demo bench shell kernel tests initramfs tree deps clean help mmtests lint
+.PHONY: check demo bench shell kernel tests initramfs tree deps clean help mmtests lint soak
 
 check:			## build the test kernel and run every selftest in it
 	$(MSHAREVM) check
@@ -17,6 +17,9 @@ bench:			## build the bench kernel and run the benchmarks
 
 mmtests:		## the kernel's mm selftests on a vanilla and the patched kernel
 	$(MSHAREVM) mmtests
+
+soak:			## fuzzer, race tests and memory pressure (SOAK_MINUTES=30)
+	$(MSHAREVM) soak
 
 lint:			## the static gates: checkpatch, kernel-doc, sparse, W=1
 	$(MSHAREVM) lint

@@ -330,6 +330,12 @@ TEST_F_TIMEOUT(race, churn, 180)
 
 	ASSERT_EQ(0, close(fd));
 	ASSERT_EQ(0, unlink(path));
+	/*
+	 * A machine-wide figure: make soak runs other tests beside this one
+	 * (MSHARE_SOAK set), and then it says nothing about this test.
+	 */
+	if (getenv("MSHARE_SOAK"))
+		return;
 	pt1 = wait_pagetables(pt0, 15);
 	TH_LOG("PageTables %ld kB before, %ld kB after", pt0, pt1);
 	EXPECT_GE(PT_SLACK_KB, labs(pt1 - pt0));
