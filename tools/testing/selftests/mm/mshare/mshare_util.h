@@ -177,6 +177,24 @@ static inline int run_cmd(const char *cmd)
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+
+/* madvise() advice that older libc headers lack. */
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT		21
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ	22
+#define MADV_POPULATE_WRITE	23
+#endif
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED	24
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE		25
+#endif
+#ifndef MADV_PT_RECLAIM
+#define MADV_PT_RECLAIM		26
+#endif
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>

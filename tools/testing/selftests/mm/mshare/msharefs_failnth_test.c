@@ -71,10 +71,6 @@
 /* Word i of region memory at p, accessed once: a load or store of it. */
 #define WORD(p, i)	(((volatile unsigned long *)(p))[i])
 
-#ifndef MADV_PT_RECLAIM
-#define MADV_PT_RECLAIM	26
-#endif
-
 /* The most attempts per operation: it must complete within them. */
 #define FN_MAX		2000
 #define NR_ERRNO	256

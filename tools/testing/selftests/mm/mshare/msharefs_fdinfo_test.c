@@ -24,10 +24,6 @@
 #define MB	(1UL << 20)
 #define RW	(PROT_READ | PROT_WRITE)
 
-#ifndef MADV_PT_RECLAIM
-#define MADV_PT_RECLAIM	26
-#endif
-
 #define SHMEM_ENABLED	"/sys/kernel/mm/transparent_hugepage/shmem_enabled"
 #define FDINFO_SIZE	(256 * 1024)
 

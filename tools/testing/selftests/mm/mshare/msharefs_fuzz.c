@@ -57,19 +57,6 @@
 #define NR_HUGE		24
 #define ERR_MAX		134
 
-#ifndef MADV_PT_RECLAIM
-#define MADV_PT_RECLAIM	26
-#endif
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ	22
-#define MADV_POPULATE_WRITE	23
-#endif
-#ifndef MADV_DONTNEED_LOCKED
-#define MADV_DONTNEED_LOCKED	24
-#endif
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE	25
-#endif
 #ifndef MAP_HUGE_2MB
 #define MAP_HUGE_2MB	(21 << MAP_HUGE_SHIFT)
 #define MAP_HUGE_1GB	(30 << MAP_HUGE_SHIFT)
