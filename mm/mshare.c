@@ -159,6 +159,9 @@ struct mshare_region *mshare_region_alloc(void)
 	return region;
 }
 
+static const struct mmu_notifier_ops mshare_mn_ops;
+static const struct mmu_notifier_ops mshare_mn_fwd_ops;
+
 /*
  * The region's host mm, created empty at its first use, by the task that
  * uses it first (which pays for it). Its lifetime is that of the region,
@@ -200,6 +203,26 @@ static struct mm_struct *mshare_host_mm(struct mshare_region *region)
 	set_bit(MMF_MSHARE_HOST, &mm->flags);
 	mm->def_flags = 0;
 	mm->task_size = MSHARE_HOST_END;
+	/*
+	 * The notifiers are registered now, while the mm has no VMA:
+	 * mmu_notifier_register() takes every VMA's locks, and gives up for
+	 * any pending signal. Registered at the first mmap() of a populated
+	 * host, a task that receives signals often could never map the
+	 * region.
+	 */
+	region->mn.ops = &mshare_mn_ops;
+	region->mn_fwd.ops = &mshare_mn_fwd_ops;
+	if (mmu_notifier_register(&region->mn, mm)) {
+		mmput(mm);
+		mm = NULL;
+		goto out;
+	}
+	if (mmu_notifier_register(&region->mn_fwd, mm)) {
+		mmu_notifier_unregister(&region->mn, mm);
+		mmput(mm);
+		mm = NULL;
+		goto out;
+	}
 
 	spin_lock(&mshare_hosts_lock);
 	hash_add_rcu(mshare_hosts, &region->host_node, (unsigned long)mm);
@@ -262,10 +285,8 @@ void mshare_region_free(struct mshare_region *region)
 	spin_lock(&mshare_hosts_lock);
 	hash_del_rcu(&region->host_node);
 	spin_unlock(&mshare_hosts_lock);
-	if (region->mn_registered) {
-		mmu_notifier_unregister(&region->mn_fwd, region->mm);
-		mmu_notifier_unregister(&region->mn, region->mm);
-	}
+	mmu_notifier_unregister(&region->mn_fwd, region->mm);
+	mmu_notifier_unregister(&region->mn, region->mm);
 	/* The notifier queues it and counts what is pending: nothing can now. */
 	cancel_work_sync(&region->pt_work);
 	mutex_lock(&mshare_pt_mutex);
@@ -1069,45 +1090,6 @@ static const struct mmu_notifier_ops mshare_mn_fwd_ops = {
 	.clear_young			= mshare_clear_young,
 	.test_young			= mshare_test_young,
 };
-
-/*
- * Registered at the first mmap of the region rather than at creation:
- * unregistering costs an SRCU grace period, which regions that are never
- * mapped should not pay.
- */
-static int mshare_register_notifier(struct mshare_region *region)
-{
-	int ret = 0;
-
-	/* A mapping needs the host mm: from here on, region->mm is set. */
-	if (!mshare_host_mm(region))
-		return -ENOMEM;
-
-	mutex_lock(&region->mn_lock);
-	if (!region->mn_registered) {
-		region->mn.ops = &mshare_mn_ops;
-		region->mn_fwd.ops = &mshare_mn_fwd_ops;
-		ret = mmu_notifier_register(&region->mn, region->mm);
-		if (!ret) {
-			ret = mmu_notifier_register(&region->mn_fwd,
-						    region->mm);
-			if (ret)
-				mmu_notifier_unregister(&region->mn,
-							region->mm);
-		}
-		if (!ret)
-			region->mn_registered = true;
-	}
-	mutex_unlock(&region->mn_lock);
-	/*
-	 * mm_take_all_locks() gives up on any pending signal; mmap() must not
-	 * fail for a signal that does not kill: restart it once the signal
-	 * is handled. The fuzzer found this.
-	 */
-	if (ret == -EINTR && !fatal_signal_pending(current))
-		ret = -ERESTARTNOINTR;
-	return ret;
-}
 
 static struct mshare_region *vma_region(struct vm_area_struct *vma)
 {
@@ -1985,7 +1967,6 @@ int mshare_region_mmap(struct file *file, struct vm_area_struct *vma)
 	struct mshare_region *region = file_inode(file)->i_private;
 	/* Pairs with mshare_region_set_size(): a size implies the links. */
 	loff_t size = smp_load_acquire(&region->size);
-	int ret;
 
 	if (!size || !(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
@@ -2000,9 +1981,9 @@ int mshare_region_mmap(struct file *file, struct vm_area_struct *vma)
 	if ((vma->vm_flags & VM_EXEC) || !(vma->vm_flags & VM_READ))
 		return -EINVAL;
 
-	ret = mshare_register_notifier(region);
-	if (ret)
-		return ret;
+	/* A mapping needs the host mm: from here on, region->mm is set. */
+	if (!mshare_host_mm(region))
+		return -ENOMEM;
 
 	/*
 	 * VM_DONTEXPAND: no growing by mremap, no merging. VM_DONTDUMP: the

@@ -75,9 +75,8 @@ struct mshare_pt_range {
  * @mn: flushes the sharers' TLBs when the host's page tables change
  * @mn_fwd: forwards the host's invalidations to the sharers' notifiers (the
  *	core wants TLB flushes and range invalidations in two subscriptions)
- * @mn_lock: serialises creating @mm (at the first mmap or mapping) and
- *	registering @mn (at the first mmap)
- * @mn_registered: @mn is registered on @mm
+ * @mn_lock: serialises creating @mm and registering @mn and @mn_fwd on it
+ *	(at the first mmap or mapping)
  * @op_sem: lets one op on @mm (MSHAREFS_CREATE_MAPPING, MSHAREFS_UNMAP) be
  *	queued at a time, so that callers killed while they wait cannot pile
  *	ops up
@@ -103,8 +102,7 @@ struct mshare_region {
 	unsigned long nr_links;
 	struct mmu_notifier mn;
 	struct mmu_notifier mn_fwd;
-	struct mutex mn_lock;		/* mm, mn_registered */
-	bool mn_registered;
+	struct mutex mn_lock;		/* creating mm */
 	struct semaphore op_sem;
 	struct hlist_node host_node;
 	struct list_head pt_node;
