@@ -1209,6 +1209,8 @@ static int mshare_link(struct vm_area_struct *vma, struct mshare_sharer *sharer,
 		ret = -EFAULT;
 	}
 	spin_unlock(ptl);
+	if (ret > 0)
+		count_vm_event(MSHARE_LINK);
 	return ret;
 }
 
@@ -1437,6 +1439,7 @@ void mshare_unmap_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	}
 	if (!unlinked)
 		return;
+	count_vm_events(MSHARE_UNLINK, unlinked);
 	/*
 	 * Other threads may still translate through the old links until this
 	 * flush: until then the sharer stays linked for the notifier, which

@@ -512,11 +512,16 @@ TEST_F(fdinfo, file_rss)
 TEST_F(fdinfo, attached_and_links)
 {
 	struct fdinfo *c = malloc(sizeof(*c));
+	long link0 = key_value("/proc/vmstat", "mshare_link");
+	long unlink0 = key_value("/proc/vmstat", "mshare_unlink");
 	char *p, *q;
 	pid_t pid;
 	int go[2], ready[2];
 
 	ASSERT_NE(NULL, c);
+	/* Tests run one at a time: nobody else links tables meanwhile. */
+	ASSERT_LE(0, link0);
+	ASSERT_LE(0, unlink0);
 
 	ASSERT_EQ(0, mshare_anon(self->fd, 0, 4 * MB));
 	ASSERT_EQ(0, mshare_anon(self->fd, self->unit, 4 * MB));
@@ -538,6 +543,8 @@ TEST_F(fdinfo, attached_and_links)
 	ASSERT_EQ(0, read_fdinfo(self->fd, &self->fi));
 	EXPECT_EQ(2, self->fi.linked);
 	EXPECT_EQ(3, self->fi.pud_links);
+	EXPECT_EQ(link0 + 3, key_value("/proc/vmstat", "mshare_link"));
+	EXPECT_EQ(unlink0, key_value("/proc/vmstat", "mshare_unlink"));
 
 	/* A child has copies of both mappings, linked once it faults. */
 	ASSERT_EQ(0, pipe(go));
@@ -573,6 +580,9 @@ TEST_F(fdinfo, attached_and_links)
 	EXPECT_EQ(0, self->fi.attached);
 	EXPECT_EQ(0, self->fi.linked);
 	EXPECT_EQ(0, self->fi.pud_links);
+	/* The child's link, made and cleared at its exit, counts too. */
+	EXPECT_EQ(link0 + 4, key_value("/proc/vmstat", "mshare_link"));
+	EXPECT_EQ(unlink0 + 4, key_value("/proc/vmstat", "mshare_unlink"));
 	/* Pages 0 and 1 of slot 0, page 0 of slot 1. */
 	EXPECT_EQ(3 * PAGE, self->fi.rss_shmem);
 	close(go[0]);

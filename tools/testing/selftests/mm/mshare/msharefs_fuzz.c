@@ -1724,6 +1724,16 @@ static void op_gup(struct ctx *c)
 	riov.iov_len = PAGE;
 	switch (kind) {
 	case 0:
+		/*
+		 * The pipe holds references to the pages spliced, not copies:
+		 * a page left in it (by a forked child killed between its
+		 * vmsplice and its read) would be read back here with what it
+		 * held then. The soak met this; each process has its own pipe.
+		 */
+		if (ioctl(c->pipefd[0], FIONREAD, &e) || e) {
+			fail(c, "the vmsplice pipe holds %d bytes before the splice", e);
+			return;
+		}
 		n = vmsplice(c->pipefd[1], &riov, 1, 0);
 		e = n < 0 ? errno : 0;
 		if (n > 0 && read(c->pipefd[0], buf, n) != n)
@@ -2304,6 +2314,11 @@ static void op_fork(struct ctx *c)
 		alarm(HANG_SECS - 5);
 		c->child = true;
 		c->rng = crng;
+		/* Not the parent's pipe: a kill here must not leave it pages. */
+		close(c->pipefd[0]);
+		close(c->pipefd[1]);
+		if (pipe(c->pipefd))
+			_exit(0);
 		for (i = 0; i < n; i++) {
 			int op;
 
