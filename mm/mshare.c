@@ -217,7 +217,8 @@ static struct mm_struct *mshare_host_mm(struct mshare_region *region)
 		mm = NULL;
 		goto out;
 	}
-	if (mmu_notifier_register(&region->mn_fwd, mm)) {
+	/* With the subscriptions already allocated, this cannot fail now. */
+	if (WARN_ON_ONCE(mmu_notifier_register(&region->mn_fwd, mm))) {
 		mmu_notifier_unregister(&region->mn, mm);
 		mmput(mm);
 		mm = NULL;
@@ -271,7 +272,9 @@ static void mshare_free_gap_tables(struct mm_struct *mm)
  * mshare_region_free - tear down a region and its host mm
  * @region: the region, which nobody maps or uses any more
  *
- * Unmaps everything left in the host mm and frees its page tables.
+ * Unmaps everything left in the host mm and frees its page tables. The
+ * notifiers' unregistration waits for SRCU grace periods: only regions
+ * that had a host mm (were mapped, or given a mapping) pay for it.
  */
 void mshare_region_free(struct mshare_region *region)
 {
@@ -2128,8 +2131,8 @@ static unsigned long mshare_show_map(struct seq_file *m, struct mm_struct *host,
 	unsigned long vstart, start, end, next, offset, psize, rss = 0;
 	struct vm_area_struct *vma;
 	const char *type, *path;
+	unsigned long pgoff, flags;
 	struct file *file;
-	bool writable;
 
 	if (mmap_read_lock_killable(host))
 		return 0;
@@ -2147,7 +2150,8 @@ static unsigned long mshare_show_map(struct seq_file *m, struct mm_struct *host,
 	start = max(addr, vstart);
 	end = vma->vm_end;
 	file = vma->vm_file;
-	writable = vma->vm_flags & VM_WRITE;
+	pgoff = vma->vm_pgoff;
+	flags = vma->vm_flags;
 	type = mshare_map_type(vma);
 	psize = vma_kernel_pagesize(vma);
 	offset = (vma->vm_pgoff << PAGE_SHIFT) + (start - vstart);
@@ -2168,10 +2172,15 @@ static unsigned long mshare_show_map(struct seq_file *m, struct mm_struct *host,
 		cond_resched();
 		if (mmap_read_lock_killable(host))
 			return 0;
-		/* The file is only compared, never followed. */
+		/*
+		 * The file is only compared, never followed. A mapping made
+		 * again over the same range of the same file may differ in
+		 * its offset or protection: that is a change too.
+		 */
 		vma = vma_lookup(host, next);
 		if (!vma || vma->vm_start != vstart || vma->vm_end != end ||
-		    vma->vm_file != file) {
+		    vma->vm_file != file || vma->vm_pgoff != pgoff ||
+		    vma->vm_flags != flags) {
 			end = next;
 			break;
 		}
@@ -2180,7 +2189,7 @@ static unsigned long mshare_show_map(struct seq_file *m, struct mm_struct *host,
 
 	seq_printf(m, "map:\t%lu %lu %s %s %lu %lu %lu ",
 		   start - MSHARE_HOST_BASE, end - start,
-		   writable ? "rw-" : "r--", type, psize, offset, rss);
+		   flags & VM_WRITE ? "rw-" : "r--", type, psize, offset, rss);
 	seq_escape(m, path, " \t\n\\");
 	seq_putc(m, '\n');
 	return end;

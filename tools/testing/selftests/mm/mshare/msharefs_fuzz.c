@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include <linux/falloc.h>
+#include <dirent.h>
 #include <linux/msharefs.h>
 #include <limits.h>
 #include <pthread.h>
@@ -120,6 +121,7 @@ struct shared {
 	unsigned long seed;
 	long budget;			/* ops per thread, or LONG_MAX */
 	volatile int stop;
+	int sysrq_done;			/* blocked tasks were dumped */
 	int nfail;
 	long fail_total;
 	pid_t pids[MAX_PROCS];
@@ -144,6 +146,27 @@ static int nprocs = 3, nthreads = 2, verbose;
 static bool have_huge, have_ext2, own_tmpfs;
 static struct ext2_loop ext2;
 static pthread_rwlock_t map_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+/*
+ * A thread that forks while another holds map_lock would leave the child
+ * a lock nobody can release (the soak found children hanging in futex_wait
+ * in op_mmap): fork with it held for writing, when no mmap() of another
+ * thread is half done, and give the child a fresh one.
+ */
+static void map_lock_prepare(void)
+{
+	pthread_rwlock_wrlock(&map_lock);
+}
+
+static void map_lock_parent(void)
+{
+	pthread_rwlock_unlock(&map_lock);
+}
+
+static void map_lock_child(void)
+{
+	pthread_rwlock_init(&map_lock, NULL);
+}
 
 /* Shared objects, mapped only in pool regions. */
 enum {
@@ -2275,6 +2298,45 @@ static void op_badioctl(struct ctx *c)
 	count(c, e);
 }
 
+/*
+ * An op waits far too long: print the kernel stack of every thread of pid,
+ * and have the kernel print every blocked task with its stack (sysrq w,
+ * into the console the harness keeps; once a run), so that whoever holds
+ * what it waits for can be found.
+ */
+static void dump_waiters(pid_t pid, const char *who)
+{
+	char path[80], stack[FAIL_LEN * 4];
+	struct dirent *e;
+	DIR *d;
+	int fd;
+
+	if (!__atomic_exchange_n(&sh->sysrq_done, 1, __ATOMIC_RELAXED)) {
+		fd = open("/proc/sysrq-trigger", O_WRONLY);
+		if (fd >= 0) {
+			if (write(fd, "w", 1) != 1)
+				perror("sysrq w");
+			close(fd);
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack", pid, e->d_name);
+		if (read_file(path, stack, sizeof(stack)) < 0)
+			continue;
+		for (char *q = stack; *q; q++)
+			if (*q == '\n')
+				*q = '|';
+		fprintf(stderr, "# %s: task %s waits; stack: %s\n", who, e->d_name, stack);
+	}
+	closedir(d);
+}
+
 static void do_op(struct ctx *c, int op);
 
 static struct ctx *child_ctx;
@@ -2334,9 +2396,17 @@ static void op_fork(struct ctx *c)
 		usleep(rn(c, 3000));
 		kill(pid, SIGKILL);
 	}
-	if (wait_child(pid, &status, HANG_SECS)) {
-		fail(c, "forked child hangs");
-		return;
+	for (i = 0; i < HANG_SECS / 2 * 100; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		usleep(10000);
+	}
+	if (i == HANG_SECS / 2 * 100) {
+		dump_waiters(pid, "forked child");
+		if (wait_child(pid, &status, HANG_SECS - HANG_SECS / 2)) {
+			fail(c, "forked child hangs");
+			return;
+		}
 	}
 	count(c, 0);
 	if (!exited_with(status, 0) && !(killed && killed_by(status, SIGKILL)))
@@ -2523,6 +2593,7 @@ static void *worker_thread(void *arg)
 static void *watchdog(void *arg)
 {
 	int slot = (long)arg, t;
+	long dumped = 0;
 
 	for (;;) {
 		sleep(1);
@@ -2532,8 +2603,14 @@ static void *watchdog(void *arg)
 			struct ctx c = { .slot = slot, .th = t, .gen = sh->gens[slot],
 					 .op = sh->cur_op[slot][t], .idx = sh->done[slot][t] };
 
-			if (!s || time(NULL) - s < HANG_SECS)
+			if (!s || time(NULL) - s < HANG_SECS / 2)
 				continue;
+			if (time(NULL) - s < HANG_SECS) {
+				if (dumped != s)
+					dump_waiters(getpid(), "worker");
+				dumped = s;
+				continue;
+			}
 			snprintf(path, sizeof(path), "/proc/self/task/%d/stack", sh->tids[slot][t]);
 			if (read_file(path, stack, sizeof(stack)) < 0)
 				stack[0] = 0;
@@ -2716,6 +2793,7 @@ int main(int argc, char **argv)
 	double el;
 	pid_t pid;
 
+	pthread_atfork(map_lock_prepare, map_lock_parent, map_lock_child);
 	while ((opt = getopt(argc, argv, "s:n:t:p:T:v")) != -1) {
 		switch (opt) {
 		case 's':

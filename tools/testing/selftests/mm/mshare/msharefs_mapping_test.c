@@ -405,11 +405,13 @@ static void fuzz_on_usr1(int sig)
 }
 
 /*
- * Found by msharefs_fuzz: the first mmap() of a region registers its MMU
+ * Found by msharefs_fuzz: the first mmap() of a region registered its MMU
  * notifiers, and mm_take_all_locks() gives up with EINTR on any pending
  * signal, so mmap() failed with EINTR when a signal that does not kill
- * came in meanwhile. mmap() is now restarted once the signal is handled:
- * a process bombarded with caught signals never sees EINTR.
+ * came in meanwhile; restarting it instead livelocked under a stream of
+ * signals (this test timed out in CI). The notifiers are now registered
+ * when the host mm is made, before it has a VMA: a process bombarded with
+ * caught signals maps every region at once, and never sees EINTR.
  */
 TEST_F(map, fuzz_mmap_eintr)
 {
